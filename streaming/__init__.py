@@ -1,0 +1,1 @@
+"""Clickstream lakehouse: synthetic events, Kafka producer, Spark streaming jobs and tooling."""

@@ -1,0 +1,105 @@
+"""The bronze layer's one shape, shared by every topic and both sources.
+
+Bronze keeps what arrived, untouched: the raw value as text, where it came from (Kafka
+coordinates or the input file), when it landed (``_ingested_at``) and the arrival date it is
+partitioned by. A record that does not parse is landed all the same, with
+``is_malformed = true`` and the reason; dbt's staging models leave it out of the events and
+show it in the quarantine view.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+# The field that carries each topic's event time. A record must be a JSON object with this
+# field holding a parseable timestamp; everything else is judged later, in dbt.
+EVENT_TIME_FIELD = {
+    "web_events": "event_time",
+    "ide_events": "timestamp",
+}
+
+BRONZE_COLUMNS = (
+    "raw_value",
+    "kafka_key",
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_timestamp",
+    "source_file",
+    "is_malformed",
+    "malformed_reason",
+    "_ingested_at",
+    "ingest_date",
+)
+
+PARTITION_COLUMN = "ingest_date"
+
+
+def malformed_reason(raw: Column, topic: str) -> Column:
+    """Why ``raw`` cannot be an event of ``topic``, or null when it can."""
+    from pyspark.sql import functions as F
+
+    field = EVENT_TIME_FIELD[topic]
+    parsed = F.try_parse_json(raw)
+    ts_text = F.try_variant_get(parsed, f"$.{field}", "string")
+    return (
+        F.when(raw.isNull() | (F.trim(raw) == ""), F.lit("empty_value"))
+        .when(parsed.isNull(), F.lit("invalid_json"))
+        .when(~F.schema_of_variant(parsed).startswith("OBJECT"), F.lit("not_a_json_object"))
+        .when(ts_text.isNull(), F.lit(f"missing_field:{field}"))
+        .when(F.try_to_timestamp(ts_text).isNull(), F.lit(f"unparseable_timestamp:{field}"))
+    )
+
+
+def finish(df: DataFrame, topic: str) -> DataFrame:
+    """Add the flags, the landing time and the arrival-date partition; fix column order."""
+    from pyspark.sql import functions as F
+
+    reason = malformed_reason(F.col("raw_value"), topic)
+    return (
+        df.withColumn("malformed_reason", reason)
+        .withColumn("is_malformed", F.col("malformed_reason").isNotNull())
+        .withColumn("_ingested_at", F.current_timestamp())
+        .withColumn(PARTITION_COLUMN, F.to_date("_ingested_at"))
+        .select(*BRONZE_COLUMNS)
+    )
+
+
+def from_kafka(df: DataFrame, topic: str) -> DataFrame:
+    """Kafka source rows (key, value, topic, partition, offset, timestamp) to bronze."""
+    from pyspark.sql import functions as F
+
+    return finish(
+        df.select(
+            F.col("value").cast("string").alias("raw_value"),
+            F.col("key").cast("string").alias("kafka_key"),
+            F.col("topic"),
+            F.col("partition").alias("kafka_partition"),
+            F.col("offset").alias("kafka_offset"),
+            F.col("timestamp").alias("kafka_timestamp"),
+            F.lit(None).cast("string").alias("source_file"),
+        ),
+        topic,
+    )
+
+
+def from_files(df: DataFrame, topic: str) -> DataFrame:
+    """File rows (one event per row, any columns) to bronze: the row becomes its JSON text."""
+    from pyspark.sql import functions as F
+
+    event_columns = [c for c in df.columns if c not in ("date", "_metadata")]
+    return finish(
+        df.select(
+            F.to_json(F.struct(*[F.col(f"`{c}`") for c in event_columns])).alias("raw_value"),
+            F.lit(None).cast("string").alias("kafka_key"),
+            F.lit(topic).alias("topic"),
+            F.lit(None).cast("int").alias("kafka_partition"),
+            F.lit(None).cast("long").alias("kafka_offset"),
+            F.lit(None).cast("timestamp").alias("kafka_timestamp"),
+            F.col("_metadata.file_path").alias("source_file"),
+        ),
+        topic,
+    )

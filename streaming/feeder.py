@@ -1,0 +1,277 @@
+"""Land events into bronze Delta tables, exactly once, with Spark Structured Streaming.
+
+    spark-submit --jars "$(ls .jars/spark/*.jar | paste -sd,)" streaming/feeder.py \
+        --source kafka --topics web_events,ide_events --available-now
+
+(``./lakehouse feed ...`` runs exactly that with the right jars and memory.)
+
+One streaming query per topic and source, each with its own checkpoint; the Delta sink and
+the checkpoint together make every Kafka offset and every input file land once, however
+often the feeder runs or restarts. Bronze tables are written by path and the metastore is
+never touched (the embedded Derby metastore admits one JVM at a time; dbt registers the
+tables itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # `spark-submit streaming/feeder.py` puts streaming/ on the path, not the repository.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streaming import bronze
+from streaming.settings import Settings, load
+
+FILE_FORMATS = {"parquet": "*.parquet", "csv": "*.csv", "json": "*.json*"}
+
+
+class FeederError(Exception):
+    """A problem with the feeder's input, phrased as what to do about it."""
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    source: str
+    topics: tuple[str, ...]
+    available_now: bool
+    processing_time: str | None
+    starting_offsets: str
+    max_offsets_per_trigger: int | None
+    input_path: Path | None
+    file_format: str | None
+    run_for_seconds: float | None
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"feeder: {message} (see --help)\n")
+
+
+def parse_args(argv: list[str] | None = None) -> FeedOptions:
+    p = _OneLineParser(prog="feeder", description=__doc__.split("\n\n")[0])
+    p.add_argument("--source", choices=("kafka", "files"), default="kafka")
+    p.add_argument(
+        "--topics",
+        default=",".join(bronze.EVENT_TIME_FIELD),
+        help="comma-separated topics; each lands in bronze/<topic> (default: all)",
+    )
+    trigger = p.add_mutually_exclusive_group()
+    trigger.add_argument(
+        "--available-now", action="store_true", help="drain what is there, then stop"
+    )
+    trigger.add_argument(
+        "--processing-time", metavar="INTERVAL", help="run continuously, e.g. '30 seconds'"
+    )
+    p.add_argument(
+        "--starting-offsets",
+        choices=("earliest", "latest"),
+        default="earliest",
+        help="where a NEW query starts; a checkpointed query resumes where it stopped",
+    )
+    p.add_argument("--max-offsets-per-trigger", type=int, default=None)
+    p.add_argument("--input-path", type=Path, help="files source: INPUT_PATH/date=YYYY-MM-DD/*")
+    p.add_argument("--format", dest="file_format", choices=sorted(FILE_FORMATS))
+    p.add_argument(
+        "--run-for",
+        dest="run_for_seconds",
+        type=float,
+        help="with --processing-time: stop after this many seconds",
+    )
+    a = p.parse_args(argv)
+    topics = tuple(t.strip() for t in a.topics.split(",") if t.strip())
+    unknown = [t for t in topics if t not in bronze.EVENT_TIME_FIELD]
+    if not topics or unknown:
+        p.error(
+            f"unknown topic(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(bronze.EVENT_TIME_FIELD)}"
+        )
+    if not a.available_now and not a.processing_time:
+        p.error("choose a trigger: --available-now or --processing-time INTERVAL")
+    if a.source == "files":
+        if a.input_path is None:
+            p.error("--source files needs --input-path")
+        if len(topics) != 1:
+            p.error("--source files lands one topic per run: pass --topics with exactly one")
+    if a.max_offsets_per_trigger is not None and a.max_offsets_per_trigger < 1:
+        p.error("--max-offsets-per-trigger must be at least 1")
+    return FeedOptions(
+        source=a.source,
+        topics=topics,
+        available_now=a.available_now,
+        processing_time=a.processing_time,
+        starting_offsets=a.starting_offsets,
+        max_offsets_per_trigger=a.max_offsets_per_trigger,
+        input_path=a.input_path.resolve() if a.input_path else None,
+        file_format=a.file_format,
+        run_for_seconds=a.run_for_seconds,
+    )
+
+
+def check_kafka_topics(bootstrap: str, topics: tuple[str, ...]) -> None:
+    """Fail before Spark starts if the broker is unreachable or a topic is missing."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    except (KafkaError, OSError) as exc:
+        raise FeederError(
+            f"no Kafka broker answers at {bootstrap}: start one with `./lakehouse kafka start` "
+            f"or set KAFKA_BOOTSTRAP ({type(exc).__name__})"
+        ) from exc
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        raise FeederError(
+            f"topic(s) {', '.join(missing)} do not exist on {bootstrap}: "
+            "run `./lakehouse kafka create-topics`"
+        )
+
+
+def detect_format(input_path: Path, wanted: str | None) -> str:
+    """The input's file format; fails when the path holds no files of it."""
+    if not input_path.is_dir():
+        raise FeederError(f"input path {input_path} does not exist or is not a directory")
+    formats = [wanted] if wanted else list(FILE_FORMATS)
+    for fmt in formats:
+        if any(input_path.glob(f"**/{FILE_FORMATS[fmt]}")):
+            return fmt
+    what = f"{wanted} files" if wanted else "parquet, csv or json files"
+    raise FeederError(
+        f"input path {input_path} holds no {what}: expected INPUT_PATH/date=YYYY-MM-DD/*"
+    )
+
+
+def files_query_name(topic: str, input_path: Path) -> str:
+    digest = hashlib.sha1(str(input_path).encode()).hexdigest()[:8]
+    return f"bronze_{topic}_files_{digest}"
+
+
+def start_queries(spark, settings: Settings, opts: FeedOptions) -> list:
+    """Start one streaming query per topic; returns them (running)."""
+    queries = []
+    for topic in opts.topics:
+        if opts.source == "kafka":
+            name = f"bronze_{topic}_kafka"
+            reader = (
+                spark.readStream.format("kafka")
+                .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+                .option("subscribe", topic)
+                .option("startingOffsets", opts.starting_offsets)
+                .option("failOnDataLoss", "true")
+            )
+            if opts.max_offsets_per_trigger:
+                reader = reader.option("maxOffsetsPerTrigger", opts.max_offsets_per_trigger)
+            rows = bronze.from_kafka(reader.load(), topic)
+        else:
+            assert opts.input_path is not None
+            fmt = detect_format(opts.input_path, opts.file_format)
+            name = files_query_name(topic, opts.input_path)
+            reader = (
+                spark.readStream.format(fmt)
+                .option("pathGlobFilter", FILE_FORMATS[fmt])
+                .option("recursiveFileLookup", "false")
+                .option("basePath", str(opts.input_path))
+            )
+            if fmt == "csv":
+                reader = reader.option("header", "true")
+            rows = bronze.from_files(
+                reader.load(str(opts.input_path)).select("*", "_metadata"), topic
+            )
+        writer = (
+            rows.writeStream.format("delta")
+            .queryName(name)
+            .outputMode("append")
+            .option("checkpointLocation", str(settings.checkpoint(name)))
+            .partitionBy(bronze.PARTITION_COLUMN)
+        )
+        if opts.available_now:
+            writer = writer.trigger(availableNow=True)
+        else:
+            writer = writer.trigger(processingTime=opts.processing_time)
+        queries.append(writer.start(str(settings.bronze_table(topic))))
+    return queries
+
+
+def run(spark, settings: Settings, opts: FeedOptions) -> dict[str, int]:
+    """Run the feeder to completion (available-now) or for ``run_for_seconds``.
+
+    Returns the number of rows each query landed in this run.
+    """
+    if opts.source == "kafka":
+        check_kafka_topics(settings.kafka_bootstrap, opts.topics)
+    else:
+        assert opts.input_path is not None
+        detect_format(opts.input_path, opts.file_format)
+    # File sources infer their schema, so one feeder reads parquet, CSV or JSON alike.
+    spark.conf.set("spark.sql.streaming.schemaInference", "true")
+    queries = start_queries(spark, settings, opts)
+    deadline = time.monotonic() + opts.run_for_seconds if opts.run_for_seconds else None
+    try:
+        for q in queries:
+            if opts.available_now:
+                q.awaitTermination()
+            else:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                q.awaitTermination(remaining)
+    finally:
+        for q in queries:
+            if q.isActive:
+                q.stop()
+    landed = {}
+    for q in queries:
+        if q.exception() is not None:
+            raise FeederError(f"query {q.name} failed: {q.exception()}")
+        landed[q.name] = sum(int(p.get("numInputRows", 0)) for p in q.recentProgress)
+    return landed
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    settings = load()
+    try:
+        if opts.source == "kafka":
+            check_kafka_topics(settings.kafka_bootstrap, opts.topics)
+        else:
+            assert opts.input_path is not None
+            detect_format(opts.input_path, opts.file_format)
+    except FeederError as exc:
+        print(f"feeder: {exc}", file=sys.stderr)
+        return 1
+
+    from streaming.spark import build_session
+
+    spark = build_session(settings, "bronze-feeder", with_metastore=False)
+    if not spark._jvm.org.apache.spark.util.Utils.classIsLoadable(
+        "org.apache.spark.sql.kafka010.KafkaSourceProvider"
+    ) or not spark._jvm.org.apache.spark.util.Utils.classIsLoadable(
+        "io.delta.sql.DeltaSparkSessionExtension"
+    ):
+        print(
+            "feeder: Delta jars are not on the classpath: submit with "
+            '--jars "$(ls .jars/spark/*.jar | paste -sd,)" or use `./lakehouse feed`',
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        landed = run(spark, settings, opts)
+    except FeederError as exc:
+        print(f"feeder: {exc}", file=sys.stderr)
+        return 1
+    for name, rows in landed.items():
+        print(f"feeder: {name}: {rows} rows landed")
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The Spark configuration shared by the feeder, the tests and the demo.
+
+Sized for a small machine (``local[2]``, a handful of shuffle partitions, a driver of a few
+GiB); every figure can be overridden with an environment variable. dbt's ``local`` target in
+``profiles.yml`` sets the same options for its embedded session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streaming.settings import Settings
+
+LOG4J_CONF = Path(__file__).resolve().parent / "conf" / "log4j2.properties"
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def jar_paths(settings: Settings) -> list[str]:
+    jars = sorted(str(p) for p in settings.spark_jars.glob("*.jar"))
+    if not any("delta-spark" in j for j in jars):
+        raise RuntimeError(f"Delta jars missing in {settings.spark_jars}: run `./lakehouse setup`")
+    return jars
+
+
+def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
+    """Spark options for a local session; ``with_metastore`` turns on the Derby catalog.
+
+    Only one JVM may hold the embedded Derby metastore, so the feeder runs without one and
+    writes its Delta tables by path; dbt registers them in the catalog.
+    """
+    tz = "-Duser.timezone=UTC"
+    derby = f"-Dderby.system.home={settings.metastore_dir}"
+    log4j = f"-Dlog4j2.configurationFile={LOG4J_CONF}"
+    conf = {
+        "spark.master": os.environ.get("SPARK_MASTER", "local[2]"),
+        "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "3g"),
+        "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.default.parallelism": "2",
+        "spark.jars": ",".join(jar_paths(settings)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": f"{tz} {derby} {log4j}",
+        "spark.local.dir": str(settings.lakehouse_dir / "tmp"),
+        "spark.executor.extraJavaOptions": tz,
+        "spark.sql.warehouse.dir": str(settings.warehouse_dir),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.sql.adaptive.enabled": "true",
+    }
+    if with_metastore:
+        url = f"jdbc:derby:;databaseName={settings.metastore_dir / 'metastore_db'};create=true"
+        conf["spark.sql.catalogImplementation"] = "hive"
+        conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = url
+    else:
+        conf["spark.sql.catalogImplementation"] = "in-memory"
+    return conf
+
+
+def build_session(settings: Settings, app_name: str, *, with_metastore: bool) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    settings.metastore_dir.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in session_conf(settings, with_metastore=with_metastore).items():
+        builder = builder.config(key, value)
+    if with_metastore:
+        builder = builder.enableHiveSupport()
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
+    return spark
