@@ -50,7 +50,6 @@ def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         "spark.sql.warehouse.dir": str(settings.warehouse_dir),
         "spark.ui.showConsoleProgress": "false",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
-        "spark.sql.adaptive.enabled": "true",
     }
     if with_metastore:
         url = f"jdbc:derby:;databaseName={settings.metastore_dir / 'metastore_db'};create=true"

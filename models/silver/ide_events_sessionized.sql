@@ -1,0 +1,138 @@
+{{
+    config(
+        incremental_strategy='upsert',
+        unique_key=['user_id', 'event_id', 'product_code', 'timestamp'],
+        partition_by=['event_date'],
+        prune_partitions={'column': 'event_date', 'low': 'event_date', 'high': 'event_date'},
+        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__ide_events')) }}",
+    )
+}}
+
+{#- Sessions per (user_id, product_code); only the user actions of the seed start or extend one. -#}
+{%- set keys = ['user_id', 'product_code'] -%}
+{%- set ts = '`timestamp`' -%}
+{%- set gap = var('sessions__gap_seconds') -%}
+{%- set batch = lakehouse_staged_batch(ref('stg_bronze__ide_events')) -%}
+
+{%- set staged_ctes -%}
+user_actions as (
+
+    select event_id from {{ ref('ide_user_actions') }}
+
+),
+
+staged as (
+
+    select
+        stg.user_id,
+        stg.event_id,
+        stg.product_code,
+        stg.event_at as `timestamp`,
+        stg.event_date,
+        user_actions.event_id is not null as is_action
+    from {{ ref('stg_bronze__ide_events') }} as stg
+    left join user_actions
+        on stg.event_id = user_actions.event_id
+    where not stg.is_quarantined
+        and {{ lakehouse_staged_filter(batch) }}
+
+)
+{%- if is_incremental() %},
+
+existing as (
+
+    select
+        this.user_id,
+        this.event_id,
+        this.product_code,
+        this.`timestamp`,
+        this.event_date,
+        user_actions.event_id is not null as is_action,
+        this.session_start_ts,
+        this.session_end_ts
+    from {{ this }} as this
+    left join user_actions
+        on this.event_id = user_actions.event_id
+
+)
+{%- endif -%}
+{%- endset -%}
+
+{%- if is_incremental() and not batch.empty -%}
+    {%- set near = lakehouse_date_bounds(
+        'with ' ~ staged_ctes ~ ' select to_date(min(`timestamp`) - interval ' ~ gap ~ ' seconds),'
+        ~ ' to_date(max(`timestamp`) + interval ' ~ gap ~ ' seconds) from staged'
+    ) -%}
+{%- else -%}
+    {%- set near = none -%}
+{%- endif -%}
+{%- if near is not none -%}
+    {%- set window_ctes = lakehouse_session_windows(keys, ts, 'event_date', near) -%}
+    {%- set bounds = lakehouse_date_bounds(
+        'with ' ~ staged_ctes ~ ', ' ~ window_ctes
+        ~ ' select to_date(min(window_start)), to_date(max(window_end)) from windows'
+    ) -%}
+{%- endif %}
+
+with
+
+{{ staged_ctes }},
+
+{% if near is not none -%}
+{{ window_ctes }},
+
+window_events as (
+
+    {{ lakehouse_window_rows(
+        ['user_id', 'event_id', 'product_code', '`timestamp`', 'event_date', 'is_action'],
+        keys, ts, 'event_date', bounds
+    ) }}
+    union all
+    select * from staged
+
+),
+{%- else -%}
+window_events as (
+
+    select * from staged
+
+),
+{%- endif %}
+
+deduplicated as (
+
+    -- an event staged again after a partial run is already among the existing rows
+    select *
+    from window_events
+    qualify row_number() over (
+        partition by user_id, event_id, product_code, `timestamp`
+        order by event_date
+    ) = 1
+
+),
+
+sessionized as (
+
+    {{ sessionize('deduplicated', keys, ts, 'is_action') }}
+
+),
+
+final as (
+
+    select
+        user_id,
+        event_id,
+        product_code,
+        `timestamp`,
+        event_date,
+        session_start_ts,
+        session_end_ts,
+        case
+            when session_start_ts is not null
+                then concat_ws('#', user_id, product_code, {{ lakehouse_iso_ms('session_start_ts') }})
+        end as session_id
+    from sessionized
+
+)
+
+select * from final

@@ -1,0 +1,104 @@
+{{
+    config(
+        incremental_strategy='insert_new',
+        unique_key='event_key',
+        partition_by=['event_date'],
+        prune_partitions={'column': 'event_date', 'low': 'event_date', 'high': 'event_date'},
+    )
+}}
+
+{%- set watermark = lakehouse_watermark('_ingested_at') %}
+
+with
+
+bronze as (
+
+    select * from {{ source('bronze', 'ide_events') }}
+    where not is_malformed
+    {%- if watermark is not none %}
+        and _ingested_at > {{ watermark }} - interval {{ var('staging__lookback_minutes') }} minutes
+        and ingest_date >= to_date({{ watermark }} - interval {{ var('staging__lookback_minutes') }} minutes)
+    {%- endif %}
+
+),
+
+parsed as (
+
+    select
+        from_json(
+            raw_value,
+            'user_id string, event_id string, product_code string, timestamp string'
+        ) as event,
+        _ingested_at,
+        kafka_partition,
+        kafka_offset,
+        source_file
+    from bronze
+
+),
+
+typed as (
+
+    select
+        event.user_id as user_id,
+        event.event_id as event_id,
+        event.product_code as product_code,
+        try_to_timestamp(event.timestamp) as event_at,
+        _ingested_at,
+        kafka_partition,
+        kafka_offset,
+        source_file
+    from parsed
+
+),
+
+identified as (
+
+    select
+        sha2(
+            to_json(named_struct(
+                'user_id', user_id,
+                'event_id', event_id,
+                'product_code', product_code,
+                'timestamp', {{ lakehouse_iso_ms('event_at') }}
+            )),
+            256
+        ) as event_key,
+        *,
+        coalesce(
+            {{ lakehouse_missing_key_reason(['user_id', 'product_code', 'event_id']) }},
+            {{ lakehouse_bad_time_reason('event_at', '_ingested_at') }}
+        ) as quarantine_reason
+    from typed
+
+),
+
+first_arrivals as (
+
+    select *
+    from identified
+    qualify row_number() over (
+        partition by event_key
+        order by _ingested_at, source_file, kafka_partition, kafka_offset
+    ) = 1
+
+),
+
+final as (
+
+    select
+        event_key,
+        user_id,
+        event_id,
+        product_code,
+        event_at,
+        to_date(event_at) as event_date,
+        quarantine_reason is not null as is_quarantined,
+        quarantine_reason,
+        _ingested_at,
+        {{ dbt.current_timestamp() }} as _staged_at
+    from first_arrivals
+
+)
+
+select * from final

@@ -1,0 +1,128 @@
+{{
+    config(
+        incremental_strategy='insert_new',
+        unique_key='event_key',
+        partition_by=['event_date'],
+        prune_partitions={'column': 'event_date', 'low': 'event_date', 'high': 'event_date'},
+    )
+}}
+
+{%- set watermark = lakehouse_watermark('_ingested_at') %}
+
+with
+
+bronze as (
+
+    select * from {{ source('bronze', 'web_events') }}
+    where not is_malformed
+    {%- if watermark is not none %}
+        and _ingested_at > {{ watermark }} - interval {{ var('staging__lookback_minutes') }} minutes
+        and ingest_date >= to_date({{ watermark }} - interval {{ var('staging__lookback_minutes') }} minutes)
+    {%- endif %}
+
+),
+
+parsed as (
+
+    select
+        from_json(
+            raw_value,
+            'event_uuid string, url string, referrer string, user_agent string, headers string,
+             host string, ip string, user_id string, event_time string'
+        ) as event,
+        _ingested_at,
+        kafka_partition,
+        kafka_offset,
+        source_file
+    from bronze
+
+),
+
+typed as (
+
+    select
+        nullif(trim(event.event_uuid), '') as event_uuid,
+        event.url as url,
+        event.referrer as referrer,
+        event.user_agent as user_agent,
+        -- headers arrive as a JSON object; keep them as sorted JSON text so identical
+        -- payloads hash identically whatever the key order on the wire
+        to_json(map_from_entries(array_sort(map_entries(
+            from_json(event.headers, 'map<string, string>')
+        )))) as headers,
+        lower(event.host) as host,
+        event.ip as ip,
+        event.user_id as user_id,
+        try_to_timestamp(event.event_time) as event_at,
+        _ingested_at,
+        kafka_partition,
+        kafka_offset,
+        source_file
+    from parsed
+
+),
+
+identified as (
+
+    select
+        coalesce(
+            event_uuid,
+            sha2(
+                to_json(named_struct(
+                    'url', url,
+                    'referrer', referrer,
+                    'user_agent', user_agent,
+                    'headers', headers,
+                    'host', host,
+                    'ip', ip,
+                    'user_id', user_id,
+                    'event_time', {{ lakehouse_iso_ms('event_at') }}
+                )),
+                256
+            )
+        ) as event_key,
+        *,
+        coalesce(
+            {{ lakehouse_missing_key_reason(['host', 'ip']) }},
+            case when user_id is not null and trim(user_id) = '' then 'missing_key:user_id' end,
+            {{ lakehouse_bad_time_reason('event_at', '_ingested_at') }}
+        ) as quarantine_reason
+    from typed
+
+),
+
+first_arrivals as (
+
+    select *
+    from identified
+    qualify row_number() over (
+        partition by event_key
+        order by _ingested_at, source_file, kafka_partition, kafka_offset
+    ) = 1
+
+),
+
+final as (
+
+    select
+        event_key,
+        event_uuid,
+        url,
+        referrer,
+        user_agent,
+        headers,
+        host,
+        ip,
+        user_id,
+        user_id is not null as is_logged_in,
+        event_at,
+        to_date(event_at) as event_date,
+        quarantine_reason is not null as is_quarantined,
+        quarantine_reason,
+        _ingested_at,
+        {{ dbt.current_timestamp() }} as _staged_at
+    from first_arrivals
+
+)
+
+select * from final

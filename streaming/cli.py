@@ -1,0 +1,310 @@
+"""``./lakehouse``: run the pipeline, or any part of it, on this machine.
+
+./lakehouse demo                 everything, end to end, then a summary
+./lakehouse test                 ruff + the whole test suite
+./lakehouse kafka start|stop|status|create-topics
+./lakehouse produce --kind web --count 10000
+./lakehouse feed --available-now [--source files --input-path DIR --topics ide_events]
+./lakehouse dbt build            any dbt command, with this project's profile and paths
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from streaming import kafka_local, producer
+from streaming.settings import REPO_ROOT, TOPICS, Settings, load
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=__doc__,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaft, one node).")
+app.add_typer(kafka_app, name="kafka")
+
+console = Console(stderr=True)
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]lakehouse:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+# --- Kafka ---------------------------------------------------------------------------------
+
+
+@kafka_app.command("start")
+def kafka_start() -> None:
+    """Start the broker (data under LAKEHOUSE_DIR/kafka) and wait until it answers."""
+    settings = load()
+    try:
+        b = kafka_local.start(settings)
+    except kafka_local.KafkaLocalError as exc:
+        fail(str(exc))
+    console.print(f"kafka: broker up at {b.bootstrap} (logs in {b.logs})")
+
+
+@kafka_app.command("stop")
+def kafka_stop() -> None:
+    """Stop the broker started by `kafka start`."""
+    stopped = kafka_local.stop(load())
+    console.print("kafka: broker stopped" if stopped else "kafka: no broker was running")
+
+
+@kafka_app.command("status")
+def kafka_status() -> None:
+    """Say whether the broker runs and answers; exit 1 when it does not answer."""
+    settings = load()
+    pid, answers = kafka_local.status(settings)
+    where = settings.kafka_bootstrap
+    console.print(
+        f"kafka: {'answering' if answers else 'not answering'} at {where}"
+        + (f" (our broker, pid {pid})" if pid else "")
+    )
+    if not answers:
+        raise typer.Exit(1)
+
+
+@kafka_app.command("create-topics")
+def kafka_create_topics(
+    partitions: int = typer.Option(2, min=1, help="partitions per topic"),
+    topic: list[str] = typer.Option(list(TOPICS), help="topics to create"),
+) -> None:
+    """Create the event topics that do not exist yet."""
+    settings = load()
+    try:
+        created = kafka_local.create_topics(settings.kafka_bootstrap, topic, partitions)
+    except kafka_local.KafkaLocalError as exc:
+        fail(str(exc))
+    console.print(f"kafka: created {', '.join(created)}" if created else "kafka: topics exist")
+
+
+# --- Producer ------------------------------------------------------------------------------
+
+
+def _default_start() -> datetime:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=5)
+
+
+@app.command()
+def produce(
+    kind: str = typer.Option("all", help="web, ide or all"),
+    count: int = typer.Option(5000, min=1, help="events per kind"),
+    rate: float = typer.Option(None, min=0.1, help="events per second (default: flat out)"),
+    seed: int = typer.Option(42, help="random seed: same seed, same events"),
+    start: datetime = typer.Option(
+        None, formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="first event time, UTC"
+    ),
+    span_hours: float = typer.Option(120.0, min=0.01, help="event times span this many hours"),
+    late_fraction: float = typer.Option(0.05, min=0.0, max=1.0, help="share delivered late"),
+    duplicate_fraction: float = typer.Option(0.01, min=0.0, max=1.0, help="share re-delivered"),
+) -> None:
+    """Send deterministic synthetic web and/or IDE events to Kafka."""
+    kinds = ["web", "ide"] if kind == "all" else [kind]
+    if any(k not in producer.TOPICS for k in kinds):
+        fail(f"--kind must be web, ide or all (got {kind!r})", code=2)
+    settings = load()
+    first = start.replace(tzinfo=UTC) if start else _default_start()
+    for k in kinds:
+        events = producer.build_events(
+            k, count, seed, first, timedelta(hours=span_hours), late_fraction, duplicate_fraction
+        )
+        try:
+            sent = producer.produce(
+                settings.kafka_bootstrap,
+                producer.TOPICS[k],
+                events,
+                rate=rate,
+                key_field=producer.KEY_FIELDS[k],
+            )
+        except producer.ProducerError as exc:
+            fail(str(exc))
+        console.print(f"produce: {sent} {k} events -> {producer.TOPICS[k]}")
+
+
+# --- Feeder --------------------------------------------------------------------------------
+
+
+def spark_submit_command(settings: Settings, feeder_args: list[str]) -> list[str]:
+    from streaming.spark import session_conf
+
+    conf = session_conf(settings, with_metastore=False)
+    cmd = [
+        str(Path(sys.executable).with_name("spark-submit")),
+        "--master",
+        conf.pop("spark.master"),
+    ]
+    cmd += ["--driver-memory", conf.pop("spark.driver.memory")]
+    for key, value in conf.items():
+        cmd += ["--conf", f"{key}={value}"]
+    return [*cmd, str(REPO_ROOT / "streaming" / "feeder.py"), *feeder_args]
+
+
+def run_feeder(settings: Settings, feeder_args: list[str]) -> int:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        "LAKEHOUSE_DIR": str(settings.lakehouse_dir),
+        "LAKEHOUSE_JARS_DIR": str(settings.jars_dir),
+    }
+    return subprocess.call(spark_submit_command(settings, feeder_args), env=env, cwd=REPO_ROOT)
+
+
+@app.command(context_settings=PASSTHROUGH)
+def feed(ctx: typer.Context) -> None:
+    """spark-submit streaming/feeder.py with the local jars; arguments go to the feeder.
+
+    Example: ./lakehouse feed --available-now
+    """
+    code = run_feeder(load(), list(ctx.args))
+    raise typer.Exit(code)
+
+
+# --- dbt -----------------------------------------------------------------------------------
+
+
+@app.command(context_settings=PASSTHROUGH)
+def dbt(ctx: typer.Context) -> None:
+    """Any dbt command with this project's profile and paths, e.g. `./lakehouse dbt build`."""
+    from streaming.dbt_runner import run_subprocess
+
+    raise typer.Exit(run_subprocess(load(), list(ctx.args)))
+
+
+# --- Summary -------------------------------------------------------------------------------
+
+SUMMARY_TABLES = (
+    "bronze.web_events",
+    "bronze.ide_events",
+    "silver.stg_bronze__web_events",
+    "silver.stg_bronze__ide_events",
+    "silver.events_quarantine",
+    "silver.web_events_sessionized",
+    "silver.web_sessions",
+    "silver.ide_events_sessionized",
+    "silver.ide_sessions",
+)
+
+
+def summary_rows(spark) -> list[tuple[str, int, str]]:
+    """(table, rows, location) for every pipeline table that exists."""
+    rows = []
+    for name in SUMMARY_TABLES:
+        if not spark.catalog.tableExists(name):
+            continue
+        count = spark.table(name).count()
+        detail = spark.sql(f"describe table extended {name}").collect()
+        location = next((r.data_type for r in detail if r.col_name == "Location"), "(view)")
+        rows.append((name, count, location))
+    return rows
+
+
+def print_summary(rows: list[tuple[str, int, str]]) -> None:
+    table = Table(title="What landed where")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("location", overflow="fold")
+    for name, count, location in rows:
+        table.add_row(name, f"{count:,}", location)
+    Console().print(table)
+
+
+# --- Demo ----------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    count: int = typer.Option(5000, min=10, help="events per kind"),
+    seed: int = typer.Option(42),
+    keep_kafka: bool = typer.Option(False, help="leave the broker running afterwards"),
+) -> None:
+    """Run the whole pipeline once: Kafka, producer, feeder, dbt build + docs, summary."""
+    from streaming.dbt_runner import DbtError, run_in_process
+
+    settings = load()
+    t0 = time.monotonic()
+    pid, answering = kafka_local.status(settings)
+    started_here = pid is None and not answering
+    try:
+        console.rule("1/5 Kafka")
+        kafka_start()
+        kafka_create_topics(partitions=2, topic=list(TOPICS))
+        console.rule("2/5 Producer")
+        produce(
+            kind="all",
+            count=count,
+            rate=None,
+            seed=seed,
+            start=None,
+            span_hours=120.0,
+            late_fraction=0.05,
+            duplicate_fraction=0.01,
+        )
+        # Two records that cannot be events, to show they are kept and flagged.
+        producer.produce_raw(settings.kafka_bootstrap, "web_events", [b"this is not json"])
+        producer.produce_raw(settings.kafka_bootstrap, "ide_events", [b'{"user_id": "7"}'])
+        console.rule("3/5 Feeder (spark-submit, available-now)")
+        if run_feeder(settings, ["--available-now"]) != 0:
+            fail("the feeder failed (see above)")
+    finally:
+        if started_here and not keep_kafka:
+            kafka_local.stop(settings)
+    console.rule("4/5 dbt build + docs generate")
+    try:
+        run_in_process(settings, ["build"])
+        run_in_process(settings, ["docs", "generate"])
+    except DbtError as exc:
+        fail(str(exc))
+    console.rule("5/5 Summary")
+    from pyspark.sql import SparkSession
+
+    # dbt ran in this process: getOrCreate hands back its embedded session.
+    spark = SparkSession.builder.getOrCreate()
+    print_summary(summary_rows(spark))
+    console.print(
+        f"demo: done in {time.monotonic() - t0:.0f}s. Docs site: `./lakehouse dbt docs serve`; "
+        f"data under {settings.lakehouse_dir}"
+    )
+
+
+# --- Tests ---------------------------------------------------------------------------------
+
+
+@app.command(context_settings=PASSTHROUGH)
+def test(ctx: typer.Context) -> None:
+    """ruff (lint + format check), then pytest; extra arguments go to pytest."""
+    bin_dir = Path(sys.executable).parent
+    for cmd in (
+        [str(bin_dir / "ruff"), "check", "streaming"],
+        [str(bin_dir / "ruff"), "format", "--check", "streaming"],
+    ):
+        if subprocess.call(cmd, cwd=REPO_ROOT) != 0:
+            fail("ruff found problems (run `.venv/bin/ruff format streaming` to fix layout)")
+    code = subprocess.call([sys.executable, "-m", "pytest", *ctx.args], cwd=REPO_ROOT)
+    if code == 5:
+        fail("pytest collected no tests", code=5)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
