@@ -8,10 +8,7 @@
     )
 }}
 
-{#- Sessions per (user_id, product_code); only the user actions of the seed start or extend one. -#}
-{%- set keys = ['user_id', 'product_code'] -%}
-{%- set ts = '`timestamp`' -%}
-{%- set gap = var('sessions__gap_seconds') -%}
+{#- Sessions per (user_id, product_code); only the seed's user actions start or extend one. -#}
 {%- set batch = lakehouse_staged_batch(ref('stg_bronze__ide_events')) -%}
 
 {%- set staged_ctes -%}
@@ -56,66 +53,17 @@ existing as (
 
 )
 {%- endif -%}
-{%- endset -%}
-
-{%- if is_incremental() and not batch.empty -%}
-    {%- set near = lakehouse_date_bounds(
-        'with ' ~ staged_ctes ~ ' select to_date(min(`timestamp`) - interval ' ~ gap ~ ' seconds),'
-        ~ ' to_date(max(`timestamp`) + interval ' ~ gap ~ ' seconds) from staged'
-    ) -%}
-{%- else -%}
-    {%- set near = none -%}
-{%- endif -%}
-{%- if near is not none -%}
-    {%- set window_ctes = lakehouse_session_windows(keys, ts, 'event_date', near) -%}
-    {%- set bounds = lakehouse_date_bounds(
-        'with ' ~ staged_ctes ~ ', ' ~ window_ctes
-        ~ ' select to_date(min(window_start)), to_date(max(window_end)) from windows'
-    ) -%}
-{%- endif %}
+{%- endset %}
 
 with
 
-{{ staged_ctes }},
-
-{% if near is not none -%}
-{{ window_ctes }},
-
-window_events as (
-
-    {{ lakehouse_window_rows(
-        ['user_id', 'event_id', 'product_code', '`timestamp`', 'event_date', 'is_action'],
-        keys, ts, 'event_date', bounds
-    ) }}
-    union all
-    select * from staged
-
-),
-{%- else -%}
-window_events as (
-
-    select * from staged
-
-),
-{%- endif %}
-
-deduplicated as (
-
-    -- an event staged again after a partial run is already among the existing rows
-    select *
-    from window_events
-    qualify row_number() over (
-        partition by user_id, event_id, product_code, `timestamp`
-        order by event_date
-    ) = 1
-
-),
-
-sessionized as (
-
-    {{ sessionize('deduplicated', keys, ts, 'is_action') }}
-
-),
+{{ sessionize_incrementally(
+    staged_ctes,
+    columns=['user_id', 'event_id', 'product_code', '`timestamp`', 'event_date'],
+    key_columns=['user_id', 'product_code'],
+    ts='`timestamp`',
+    identity=['user_id', 'event_id', 'product_code', '`timestamp`'],
+) }},
 
 final as (
 

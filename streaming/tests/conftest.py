@@ -1,0 +1,74 @@
+"""Shared fixtures: one lakehouse directory, one SparkSession (which dbt reuses in-process),
+one real Kafka broker, all for the whole test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streaming import kafka_local
+from streaming.settings import REPO_ROOT, Settings
+
+
+def _free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port < 65000 and not kafka_local._port_taken("127.0.0.1", port + 1):
+            return port
+    raise RuntimeError("no free port pair for the test broker")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """A lakehouse of its own under .lakehouse/pytest (never /tmp, never the demo's)."""
+    root = Path(os.environ.get("LAKEHOUSE_TEST_DIR", REPO_ROOT / ".lakehouse" / "pytest"))
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    port = _free_port_pair()
+    s = Settings(
+        lakehouse_dir=root.resolve(),
+        jars_dir=Path(os.environ.get("LAKEHOUSE_JARS_DIR", REPO_ROOT / ".jars")).resolve(),
+        kafka_bootstrap=f"127.0.0.1:{port}",
+    )
+    os.environ["LAKEHOUSE_DIR"] = str(s.lakehouse_dir)
+    os.environ["KAFKA_BOOTSTRAP"] = s.kafka_bootstrap
+    os.environ.pop("KAFKA_CONTROLLER_PORT", None)
+    return s
+
+
+@pytest.fixture(scope="session")
+def spark(settings: Settings):
+    """The one SparkSession of the test run; dbt's session target picks it up."""
+    from streaming.dbt_runner import apply_env
+    from streaming.spark import build_session
+
+    apply_env(settings)
+    session = build_session(settings, "lakehouse-tests", with_metastore=True)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(settings: Settings) -> Iterator[str]:
+    """A real Kafka 4 broker (KRaft) for the session; stopped by its pid afterwards."""
+    kafka_local.start(settings)
+    try:
+        yield settings.kafka_bootstrap
+    finally:
+        kafka_local.stop(settings)
+
+
+def reset_lakehouse(spark, settings: Settings) -> None:
+    """Forget every table and every byte the pipeline wrote (the test broker keeps running)."""
+    for schema in ("bronze", "silver", "gold"):
+        spark.sql(f"drop database if exists {schema} cascade")
+    for d in (settings.bronze_dir, settings.checkpoints_dir, settings.warehouse_dir):
+        shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,140 @@
+"""An independent, pure-Python statement of the session rule, for the tests to compare with.
+
+Times are integer epoch milliseconds (UTC). Nothing here is shared with the dbt models.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+
+GAP_MS = 300_000
+USER_ACTIONS = frozenset({"a", "b", "c"})
+
+
+def iso_ms(ms: int) -> str:
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def build_sessions(action_times: list[int], gap_ms: int = GAP_MS) -> list[tuple[int, int]]:
+    """(first, last) activity of each session, in time order."""
+    sessions: list[list[int]] = []
+    for t in sorted(action_times):
+        if sessions and t - sessions[-1][1] < gap_ms:
+            sessions[-1][1] = t
+        else:
+            sessions.append([t, t])
+    return [(a, b) for a, b in sessions]
+
+
+def find_session(sessions: list[tuple[int, int]], t: int, gap_ms: int = GAP_MS):
+    """The session whose [first, last + gap) holds t, or None."""
+    starts = [s[0] for s in sessions]
+    i = bisect.bisect_right(starts, t) - 1
+    if i >= 0 and t < sessions[i][1] + gap_ms:
+        return sessions[i]
+    return None
+
+
+def sessionize_ide(events: list[dict], gap_ms: int = GAP_MS) -> list[dict]:
+    """events: user_id, event_id, product_code, ts (ms); already de-duplicated and valid."""
+    by_key: dict[tuple, list[dict]] = defaultdict(list)
+    for e in events:
+        by_key[(e["user_id"], e["product_code"])].append(e)
+    out = []
+    for (user, product), evs in by_key.items():
+        sessions = build_sessions([e["ts"] for e in evs if e["event_id"] in USER_ACTIONS], gap_ms)
+        for e in evs:
+            s = find_session(sessions, e["ts"], gap_ms)
+            out.append(
+                {
+                    **e,
+                    "session_start": s[0] if s else None,
+                    "session_end": s[1] + gap_ms if s else None,
+                    "session_id": f"{user}#{product}#{iso_ms(s[0])}" if s else None,
+                }
+            )
+    return out
+
+
+def ide_sessions(rows: list[dict], gap_ms: int = GAP_MS) -> list[dict]:
+    by_session: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["session_id"] is not None:
+            by_session[r["session_id"]].append(r)
+    out = []
+    for sid, evs in by_session.items():
+        actions = [e["ts"] for e in evs if e["event_id"] in USER_ACTIONS]
+        start = evs[0]["session_start"]
+        out.append(
+            {
+                "session_id": sid,
+                "user_id": evs[0]["user_id"],
+                "product_code": evs[0]["product_code"],
+                "session_start": start,
+                "session_end": evs[0]["session_end"],
+                "last_action": max(actions),
+                "duration_ms": max(actions) - start,
+                "user_action_count": len(actions),
+                "event_count": len(evs),
+            }
+        )
+    return out
+
+
+def web_session_id(host: str, ip: str, user_id: str | None, start_ms: int) -> str:
+    # Spark's to_json: compact, and a null field is left out.
+    payload = {"host": host, "ip": ip, "user_id": user_id, "session_start": iso_ms(start_ms)}
+    compact = {k: v for k, v in payload.items() if v is not None}
+    return hashlib.sha256(json.dumps(compact, separators=(",", ":")).encode()).hexdigest()
+
+
+def sessionize_web(events: list[dict], gap_ms: int = GAP_MS) -> list[dict]:
+    """events: event_key, host, ip, user_id (None = logged out), url, ts (ms)."""
+    by_key: dict[tuple, list[dict]] = defaultdict(list)
+    for e in events:
+        by_key[(e["host"], e["ip"], e["user_id"])].append(e)
+    out = []
+    for evs in by_key.values():
+        sessions = build_sessions([e["ts"] for e in evs], gap_ms)
+        for e in evs:
+            s = find_session(sessions, e["ts"], gap_ms)
+            assert s is not None, "every web event is an activity"
+            out.append(
+                {
+                    **e,
+                    "session_start": s[0],
+                    "session_end": s[1] + gap_ms,
+                    "session_key": (e["host"], e["ip"], e["user_id"], s[0]),
+                    "session_id": web_session_id(e["host"], e["ip"], e["user_id"], s[0]),
+                }
+            )
+    return out
+
+
+def web_sessions(rows: list[dict]) -> list[dict]:
+    by_session: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_session[r["session_key"]].append(r)
+    out = []
+    for (host, ip, user, start), evs in by_session.items():
+        evs = sorted(evs, key=lambda e: (e["ts"], e["event_key"]))
+        out.append(
+            {
+                "session_id": evs[0]["session_id"],
+                "host": host,
+                "ip": ip,
+                "user_id": user,
+                "session_start": start,
+                "session_end": evs[0]["session_end"],
+                "event_count": len(evs),
+                "duration_ms": evs[-1]["ts"] - evs[0]["ts"],
+                "landing_url": evs[0]["url"],
+                "exit_url": evs[-1]["url"],
+            }
+        )
+    return out
