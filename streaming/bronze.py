@@ -4,7 +4,8 @@ Bronze keeps what arrived, untouched: the raw value as text, where it came from 
 coordinates or the input file), when it landed (``_ingested_at``) and the arrival date it is
 partitioned by. A record that does not parse is landed all the same, with
 ``is_malformed = true`` and the reason; dbt's staging models leave it out of the events and
-show it in the quarantine view.
+show it in the quarantine view. Web events also carry ``enrichment`` (see
+``streaming.enrich``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ BRONZE_COLUMNS = (
     "source_file",
     "is_malformed",
     "malformed_reason",
+    "enrichment",
     "_ingested_at",
     "ingest_date",
 )
@@ -54,13 +56,28 @@ def malformed_reason(raw: Column, topic: str) -> Column:
     )
 
 
+def enrichment(raw: Column, topic: str) -> Column:
+    """Geo and user-agent lookups (JSON text) for web events; null for other topics."""
+    from pyspark.sql import functions as F
+
+    if topic != "web_events":
+        return F.lit(None).cast("string")
+    from streaming.enrich import enrichment_json
+
+    return enrichment_json(F.get_json_object(raw, "$.ip"), F.get_json_object(raw, "$.user_agent"))
+
+
 def finish(df: DataFrame, topic: str) -> DataFrame:
-    """Add the flags, the landing time and the arrival-date partition; fix column order."""
+    """Add the flags, enrichment, landing time and arrival-date partition; fix column order."""
     from pyspark.sql import functions as F
 
     reason = malformed_reason(F.col("raw_value"), topic)
     return (
         df.withColumn("malformed_reason", reason)
+        .withColumn(
+            "enrichment",
+            F.when(F.col("malformed_reason").isNull(), enrichment(F.col("raw_value"), topic)),
+        )
         .withColumn("is_malformed", F.col("malformed_reason").isNotNull())
         .withColumn("_ingested_at", F.current_timestamp())
         .withColumn(PARTITION_COLUMN, F.to_date("_ingested_at"))

@@ -49,6 +49,9 @@ def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         "spark.executor.extraJavaOptions": tz,
         "spark.sql.warehouse.dir": str(settings.warehouse_dir),
         "spark.ui.showConsoleProgress": "false",
+        # Small tables, two cores: Delta's default of 50 tasks per log replay is pure overhead.
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
     }
     if with_metastore:

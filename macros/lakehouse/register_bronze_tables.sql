@@ -16,6 +16,7 @@
                     source_file string,
                     is_malformed boolean,
                     malformed_reason string,
+                    enrichment string,
                     _ingested_at timestamp,
                     ingest_date date
                 )

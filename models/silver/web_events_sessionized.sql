@@ -11,7 +11,8 @@
 {#- Sessions per (host, ip, user_id); a logged-out visitor (null user_id) is a key of its own. -#}
 {%- set batch = lakehouse_staged_batch(ref('stg_bronze__web_events')) -%}
 {%- set columns = [
-    'event_key', 'host', 'ip', 'user_id', 'url', 'referrer', 'user_agent', 'event_at', 'event_date',
+    'event_key', 'host', 'ip', 'user_id', 'url', 'referrer', 'user_agent',
+    'country', 'state', 'city', 'os', 'browser', 'device', 'event_at', 'event_date',
 ] -%}
 
 {%- set staged_ctes -%}
@@ -70,6 +71,12 @@ final as (
         url,
         referrer,
         user_agent,
+        country,
+        state,
+        city,
+        os,
+        browser,
+        device,
         event_at,
         event_date,
         session_start_ts as session_start_at,

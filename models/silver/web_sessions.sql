@@ -59,7 +59,12 @@ aggregated as (
         max(case when event_rank = 1 then url end) as landing_url,
         max(case when event_rank_desc = 1 then url end) as exit_url,
         max(case when event_rank = 1 then referrer end) as referrer,
-        max(case when event_rank = 1 then user_agent end) as user_agent
+        max(case when event_rank = 1 then country end) as country,
+        max(case when event_rank = 1 then state end) as state,
+        max(case when event_rank = 1 then city end) as city,
+        max(case when event_rank = 1 then os end) as os,
+        max(case when event_rank = 1 then browser end) as browser,
+        max(case when event_rank = 1 then device end) as device
     from ordered
     group by session_id, host, ip, user_id
 
@@ -78,12 +83,12 @@ final as (
         to_date(session_start_at) as session_date,
         event_count,
         duration_seconds,
-        cast(null as string) as country,
-        cast(null as string) as state,
-        cast(null as string) as city,
-        cast(null as string) as os,
-        cast(null as string) as browser,
-        cast(null as string) as device,
+        country,
+        state,
+        city,
+        os,
+        browser,
+        device,
         landing_url,
         exit_url,
         referrer

@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import random
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -270,6 +271,7 @@ def test_incremental_equals_reference_for_any_arrival_order(spark, settings, ord
 
     reset_lakehouse(spark, settings)
     run_in_process(settings, ["seed"], quiet=True)
+    timings = []
     ide_seen: list[dict] = []
     web_seen: list[dict] = []
     for n, (ide_batch, web_batch) in enumerate(zip(ide_batches, web_batches, strict=True)):
@@ -277,15 +279,19 @@ def test_incremental_equals_reference_for_any_arrival_order(spark, settings, ord
         _land(spark, settings, "web_events", web_batch, n)
         ide_seen += ide_batch
         web_seen += web_batch
+        started = time.monotonic()
         run_in_process(settings, ["run", *SELECT], quiet=True)
+        timings.append(time.monotonic() - started)
         _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, after batch {n}")
 
-    # a rerun with nothing new changes nothing
-    run_in_process(settings, ["run", *SELECT], quiet=True)
-    _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, rerun without new data")
+    if order == 0:
+        # a rerun with nothing new changes nothing (once: it costs a dbt run)
+        run_in_process(settings, ["run", *SELECT], quiet=True)
+        _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, rerun, no new data")
 
     run_in_process(settings, ["run", "--full-refresh", *SELECT], quiet=True)
     _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, full refresh")
+    print(f"order {order}: incremental dbt runs took {', '.join(f'{t:.1f}s' for t in timings)}")
 
     quarantined = spark.sql(
         "select reason, count(*) from silver.events_quarantine group by reason"

@@ -1,0 +1,85 @@
+"""Geo (from the IP address) and browser/OS/device (from the user agent) for web events.
+
+Runs in the feeder, once per event as it lands, not in dbt: the lookups need Python
+libraries and a database file that ship on PyPI (GeoLite2 via ``maxminddb-geolite2`` read
+with ``maxminddb``, ``ua-parser`` with its built-in rules), which a Spark Thrift server
+cannot run, and doing them at ingest means re-sessionizing after late data never parses a
+user agent twice. No network call is made. The result is kept beside the raw value in bronze
+as JSON text (column ``enrichment``); staging parses it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import warnings
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import Column
+
+FIELDS = ("country", "state", "city", "os", "browser", "device")
+ENRICHMENT_DDL = ", ".join(f"{f} string" for f in FIELDS)
+
+
+@lru_cache(maxsize=1)
+def _geo_reader():
+    with warnings.catch_warnings():
+        # the package still imports pkg_resources; harmless here
+        warnings.simplefilter("ignore")
+        from geolite2 import geolite2
+
+    return geolite2.reader()
+
+
+def geo(ip: str | None) -> dict[str, str | None]:
+    """Country, first subdivision and city of an IPv4/IPv6 address (None when unknown)."""
+    empty = {"country": None, "state": None, "city": None}
+    if not ip:
+        return empty
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return empty
+    record = _geo_reader().get(ip) or {}
+    subdivisions = record.get("subdivisions") or [{}]
+    return {
+        "country": record.get("country", {}).get("iso_code"),
+        "state": subdivisions[0].get("names", {}).get("en"),
+        "city": record.get("city", {}).get("names", {}).get("en"),
+    }
+
+
+@lru_cache(maxsize=4096)
+def user_agent(ua: str | None) -> dict[str, str | None]:
+    """Browser, OS and device families of a user-agent string (None when absent)."""
+    if not ua:
+        return {"os": None, "browser": None, "device": None}
+    from ua_parser import parse
+
+    result = parse(ua)
+    return {
+        "os": result.os.family if result.os else "Other",
+        "browser": result.user_agent.family if result.user_agent else "Other",
+        "device": result.device.family if result.device else "Other",
+    }
+
+
+def lookup(ip: str | None, ua: str | None) -> dict[str, str | None]:
+    return {**geo(ip), **user_agent(ua)}
+
+
+def _enrich_batch(ips: pd.Series, uas: pd.Series) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = [lookup(ip, ua) for ip, ua in zip(ips, uas, strict=True)]
+    return pd.DataFrame(rows, columns=list(FIELDS))
+
+
+def enrichment_json(ip: Column, ua: Column) -> Column:
+    """Spark column: the lookups as JSON text, through a pandas UDF."""
+    from pyspark.sql import functions as F
+
+    udf = F.pandas_udf(_enrich_batch, returnType=ENRICHMENT_DDL)
+    return F.to_json(udf(ip, ua))

@@ -1,0 +1,129 @@
+"""Kafka -> feeder (spark-submit) -> bronze Delta -> dbt staging, on the real components."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from streaming import kafka_local, producer
+from streaming.cli import run_feeder
+from streaming.dbt_runner import run_in_process
+from streaming.settings import TOPICS
+from streaming.tests.conftest import reset_lakehouse
+
+pytestmark = pytest.mark.integration
+
+
+def _bronze(spark, settings, topic: str):
+    return spark.read.format("delta").load(str(settings.bronze_table(topic)))
+
+
+def test_kafka_to_staging_exactly_once(spark, settings, kafka):
+    reset_lakehouse(spark, settings)
+    kafka_local.create_topics(kafka, list(TOPICS), partitions=2)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    web = producer.build_events("web", 300, 7, start, timedelta(hours=6), 0.1, 0.05)
+    ide = producer.build_events("ide", 300, 7, start, timedelta(hours=6), 0.1, 0.05)
+    web_unique = {e["event_uuid"] for e in web}
+    ide_unique = {(e["user_id"], e["event_id"], e["product_code"], e["timestamp"]) for e in ide}
+    assert len(web) > len(web_unique) and len(ide) > len(ide_unique), "the set must hold duplicates"
+
+    producer.produce(kafka, "web_events", web, key_field="event_uuid", progress=False)
+    producer.produce(kafka, "ide_events", ide, key_field="user_id", progress=False)
+    producer.produce_raw(kafka, "web_events", [b"this is not json"])
+    producer.produce_raw(kafka, "ide_events", [json.dumps({"user_id": "7"})])
+
+    assert run_feeder(settings, ["--available-now"]) == 0
+    web_bronze = _bronze(spark, settings, "web_events")
+    ide_bronze = _bronze(spark, settings, "ide_events")
+    assert web_bronze.count() == len(web) + 1
+    assert ide_bronze.count() == len(ide) + 1
+    flagged = {
+        (r.topic, r.malformed_reason, r.raw_value)
+        for r in web_bronze.union(ide_bronze).where("is_malformed").collect()
+    }
+    assert flagged == {
+        ("web_events", "invalid_json", "this is not json"),
+        ("ide_events", "missing_field:timestamp", '{"user_id": "7"}'),
+    }
+    offsets = web_bronze.where("kafka_offset is not null").select("kafka_partition").distinct()
+    assert offsets.count() == 2, "both partitions of the topic landed"
+
+    # the second run finds nothing new: exactly once across runs
+    assert run_feeder(settings, ["--available-now"]) == 0
+    assert _bronze(spark, settings, "web_events").count() == len(web) + 1
+    assert _bronze(spark, settings, "ide_events").count() == len(ide) + 1
+
+    run_in_process(settings, ["build", "--select", "path:models/staging", "path:seeds"], quiet=True)
+    stg_web = spark.table("silver.stg_bronze__web_events")
+    stg_ide = spark.table("silver.stg_bronze__ide_events")
+    assert stg_web.count() == len(web_unique)
+    assert {r.event_uuid for r in stg_web.select("event_uuid").collect()} == web_unique
+    assert stg_ide.count() == len(ide_unique)
+    assert stg_ide.where("is_quarantined").count() == 0
+    quarantine = {(r.topic, r.reason) for r in spark.table("silver.events_quarantine").collect()}
+    assert quarantine == {
+        ("web_events", "invalid_json"),
+        ("ide_events", "missing_field:timestamp"),
+    }
+
+
+def _ide_file_rows(day: str, n: int) -> pa.Table:
+    return pa.table(
+        {
+            "user_id": [f"u{i % 3}" for i in range(n)],
+            "event_id": ["a" if i % 2 else "d" for i in range(n)],
+            "timestamp": [f"{day}T10:{i:02d}:00.000Z" for i in range(n)],
+            "product_code": ["PY"] * n,
+        }
+    )
+
+
+def test_files_source_lands_each_file_once(spark, settings):
+    reset_lakehouse(spark, settings)
+    inbox = settings.lakehouse_dir / "inbox-ide"
+    (inbox / "date=2024-03-01").mkdir(parents=True)
+    pq.write_table(_ide_file_rows("2024-03-01", 12), inbox / "date=2024-03-01" / "part-0.parquet")
+    args = ["--source", "files", "--input-path", str(inbox), "--topics", "ide_events"]
+
+    assert run_feeder(settings, [*args, "--available-now"]) == 0
+    assert _bronze(spark, settings, "ide_events").count() == 12
+    assert run_feeder(settings, [*args, "--available-now"]) == 0
+    assert _bronze(spark, settings, "ide_events").count() == 12, "seen files are not re-read"
+
+    (inbox / "date=2024-03-02").mkdir()
+    pq.write_table(_ide_file_rows("2024-03-02", 5), inbox / "date=2024-03-02" / "part-0.parquet")
+    assert run_feeder(settings, [*args, "--available-now"]) == 0
+    landed = _bronze(spark, settings, "ide_events")
+    assert landed.count() == 17
+    assert landed.where("is_malformed").count() == 0
+    row = json.loads(landed.where("source_file like '%2024-03-02%'").first().raw_value)
+    assert set(row) == {"user_id", "event_id", "timestamp", "product_code"}
+
+
+def test_files_source_reads_json_lines(spark, settings):
+    inbox = settings.lakehouse_dir / "inbox-web"
+    (inbox / "date=2024-03-05").mkdir(parents=True)
+    lines = [
+        {
+            "url": "/",
+            "host": "zachwilson.tech",
+            "ip": "81.2.69.160",
+            "user_id": None,
+            "event_time": "2024-03-05T10:00:00.000Z",
+            "referrer": None,
+            "user_agent": "x",
+            "headers": {},
+        },
+        {"url": "/x", "host": "zachwilson.tech", "ip": "81.2.69.160"},
+    ]
+    (inbox / "date=2024-03-05" / "events.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    args = ["--source", "files", "--input-path", str(inbox), "--topics", "web_events"]
+    assert run_feeder(settings, [*args, "--format", "json", "--available-now"]) == 0
+    rows = _bronze(spark, settings, "web_events").where(f"source_file like '%{inbox.name}%'")
+    reasons = sorted((r.malformed_reason or "") for r in rows.collect())
+    assert reasons == ["", "missing_field:event_time"]
