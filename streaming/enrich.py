@@ -15,8 +15,10 @@ import warnings
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+# at module level: pyspark reads the pandas UDF's type hints to pick its kind
+import pandas as pd
+
 if TYPE_CHECKING:
-    import pandas as pd
     from pyspark.sql import Column
 
 FIELDS = ("country", "state", "city", "os", "browser", "device")
@@ -71,8 +73,6 @@ def lookup(ip: str | None, ua: str | None) -> dict[str, str | None]:
 
 
 def _enrich_batch(ips: pd.Series, uas: pd.Series) -> pd.DataFrame:
-    import pandas as pd
-
     rows = [lookup(ip, ua) for ip, ua in zip(ips, uas, strict=True)]
     return pd.DataFrame(rows, columns=list(FIELDS))
 

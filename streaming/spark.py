@@ -8,6 +8,7 @@ GiB); every figure can be overridden with an environment variable. dbt's ``local
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,10 @@ def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         "spark.local.dir": str(settings.lakehouse_dir / "tmp"),
         "spark.executor.extraJavaOptions": tz,
         "spark.sql.warehouse.dir": str(settings.warehouse_dir),
+        # Python workers (the enrichment UDF) must use this environment's interpreter
+        "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
         "spark.ui.showConsoleProgress": "false",
+        "spark.ui.enabled": os.environ.get("SPARK_UI_ENABLED", "false"),
         # Small tables, two cores: Delta's default of 50 tasks per log replay is pure overhead.
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
@@ -67,6 +71,8 @@ def build_session(settings: Settings, app_name: str, *, with_metastore: bool) ->
     from pyspark.sql import SparkSession
 
     settings.metastore_dir.mkdir(parents=True, exist_ok=True)
+    # pyspark takes its workers' interpreter from the environment, not from the conf
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     for key, value in session_conf(settings, with_metastore=with_metastore).items():
         builder = builder.config(key, value)

@@ -71,6 +71,17 @@ def test_kafka_to_staging_exactly_once(spark, settings, kafka):
         ("ide_events", "missing_field:timestamp"),
     }
 
+    # the whole project on this data: every model, data test and unit test passes
+    run_in_process(settings, ["build"], quiet=True)
+    sessioned = spark.sql(
+        "select count(*) as events, count(distinct session_id) as sessions "
+        "from silver.web_events_sessionized"
+    ).first()
+    assert sessioned.events == len(web_unique)
+    assert spark.table("silver.web_sessions").count() == sessioned.sessions > 0
+    assert spark.table("silver.web_sessions").where("country is null").count() == 0
+    assert spark.table("silver.ide_sessions").count() > 0
+
 
 def _ide_file_rows(day: str, n: int) -> pa.Table:
     return pa.table(

@@ -302,3 +302,58 @@ def test_incremental_equals_reference_for_any_arrival_order(spark, settings, ord
         "timestamp_before_2000": 1,
         "missing_key:host": 1,
     }
+
+
+def _homework_events() -> list[dict]:
+    """The classic Flink sessionization homework: five visitors, a 5-minute gap."""
+    start = BASE
+    visits = [
+        # (ip, host, first minute, events, minutes apart)
+        ("192.168.1.1", "zachwilson.techcreator.io", 0, 5, 1),
+        ("192.168.1.1", "zachwilson.techcreator.io", 10, 4, 1),
+        ("192.168.1.2", "zachwilson.tech", 0, 10, 2),
+        ("192.168.1.3", "lulu.techcreator.io", 0, 3, 1),
+        ("192.168.1.3", "lulu.techcreator.io", 9, 3, 1),
+        ("192.168.1.3", "lulu.techcreator.io", 19, 3, 1),
+        ("192.168.1.4", "zachwilson.techcreator.io", 0, 4, 3),
+        ("192.168.1.5", "zachwilson.tech", 1, 6, 2),
+    ]
+    events = []
+    for ip, host, first, count, step in visits:
+        for i in range(count):
+            t = start + (first + i * step) * 60_000
+            events.append(
+                {
+                    "event_uuid": f"hw-{ip}-{t}",
+                    "url": "/",
+                    "host": host,
+                    "ip": ip,
+                    "user_id": None,
+                    "event_time": reference.iso_ms(t),
+                }
+            )
+    return events
+
+
+def test_flink_homework_sessions_per_host(spark, settings):
+    reset_lakehouse(spark, settings)
+    run_in_process(settings, ["seed"], quiet=True)
+    events = _homework_events()
+    random.Random(3).shuffle(events)  # arrival order must not matter
+    _land(spark, settings, "web_events", events[:20], 0)
+    _land(spark, settings, "ide_events", [], 0)
+    run_in_process(settings, ["run", *SELECT], quiet=True)
+    _land(spark, settings, "web_events", events[20:], 1)
+    run_in_process(settings, ["run", *SELECT], quiet=True)
+    per_host = {
+        r.host: (r.sessions, r.events, round(r.events / r.sessions, 2))
+        for r in spark.sql(
+            "select host, count(*) as sessions, sum(event_count) as events "
+            "from silver.web_sessions group by host"
+        ).collect()
+    }
+    assert per_host == {
+        "zachwilson.techcreator.io": (3, 13, 4.33),
+        "zachwilson.tech": (2, 16, 8.0),
+        "lulu.techcreator.io": (3, 9, 3.0),
+    }
