@@ -215,7 +215,22 @@ def summary_rows(spark) -> list[tuple[str, int, str]]:
     return rows
 
 
-def print_summary(rows: list[tuple[str, int, str]]) -> None:
+def quarantine_rows(spark) -> list[tuple[str, str, int]]:
+    """(topic, reason, records) kept out of the events, from silver.events_quarantine."""
+    if not spark.catalog.tableExists("silver.events_quarantine"):
+        return []
+    return [
+        (r.topic, r.reason, r.records)
+        for r in spark.sql(
+            "select topic, reason, count(*) as records from silver.events_quarantine "
+            "group by topic, reason order by topic, reason"
+        ).collect()
+    ]
+
+
+def print_summary(
+    rows: list[tuple[str, int, str]], quarantined: list[tuple[str, str, int]]
+) -> None:
     table = Table(title="What landed where")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -223,6 +238,14 @@ def print_summary(rows: list[tuple[str, int, str]]) -> None:
     for name, count, location in rows:
         table.add_row(name, f"{count:,}", location)
     Console().print(table)
+    if quarantined:
+        q = Table(title="Kept out of the events (silver.events_quarantine)")
+        q.add_column("topic")
+        q.add_column("reason")
+        q.add_column("records", justify="right")
+        for topic, reason, records in quarantined:
+            q.add_row(topic, reason, f"{records:,}")
+        Console().print(q)
 
 
 # --- Demo ----------------------------------------------------------------------------------
@@ -276,7 +299,7 @@ def demo(
 
     # dbt ran in this process: getOrCreate hands back its embedded session.
     spark = SparkSession.builder.getOrCreate()
-    print_summary(summary_rows(spark))
+    print_summary(summary_rows(spark), quarantine_rows(spark))
     console.print(
         f"demo: done in {time.monotonic() - t0:.0f}s. Docs site: `./lakehouse dbt docs serve`; "
         f"data under {settings.lakehouse_dir}"
