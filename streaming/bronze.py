@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 EVENT_TIME_FIELD = {
     "web_events": "event_time",
     "ide_events": "timestamp",
+    "game_events": "received_at",
 }
 
 BRONZE_COLUMNS = (

@@ -32,6 +32,8 @@ app = typer.Typer(
 )
 kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaft, one node).")
 app.add_typer(kafka_app, name="kafka")
+collector_app = typer.Typer(no_args_is_help=True, help="The game events HTTP collector.")
+app.add_typer(collector_app, name="collector")
 
 console = Console(stderr=True)
 PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -133,6 +135,57 @@ def produce(
         except producer.ProducerError as exc:
             fail(str(exc))
         console.print(f"produce: {sent} {k} events -> {producer.TOPICS[k]}")
+
+
+# --- Game events collector ------------------------------------------------------------------
+
+
+@collector_app.command("serve")
+def collector_serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, min=1, max=65535),
+    workers: int = typer.Option(1, min=1, help="uvicorn worker processes"),
+) -> None:
+    """Serve the collector (OpenAPI page at /docs); events go to Kafka topic game_events."""
+    import uvicorn
+
+    settings = load()
+    if kafka_local._port_taken(host, port):
+        fail(f"port {host}:{port} is taken: pick another with --port")
+    os.environ["KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
+    uvicorn.run(
+        "streaming.collector.server:app", host=host, port=port, workers=workers, log_level="warning"
+    )
+
+
+@collector_app.command("load")
+def collector_load(
+    url: str = typer.Option("http://127.0.0.1:8000", help="the collector's base URL"),
+    requests: int = typer.Option(2000, min=1, help="requests in all"),
+    concurrency: list[int] = typer.Option([1, 16, 64], help="concurrency levels to run"),
+    event: str = typer.Option("purchase", help="event type to post"),
+) -> None:
+    """Load the collector with Apache Bench and print requests/s and p50/p99 latency."""
+    from streaming.collector.load import LoadError, run_ab
+
+    settings = load()
+    table = Table(title=f"ab: {requests} POST /events/{event} per level")
+    for column in ("concurrency", "requests/s", "p50 ms", "p99 ms", "failed", "non-2xx"):
+        table.add_column(column, justify="right")
+    for level in concurrency:
+        try:
+            r = run_ab(url, settings.lakehouse_dir / "tmp", requests, level, event)
+        except LoadError as exc:
+            fail(str(exc))
+        table.add_row(
+            str(level),
+            f"{r.requests_per_second:,.0f}",
+            f"{r.p50_ms:.0f}",
+            f"{r.p99_ms:.0f}",
+            str(r.failed),
+            str(r.non_2xx),
+        )
+    Console().print(table)
 
 
 # --- Feeder --------------------------------------------------------------------------------

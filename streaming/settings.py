@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-TOPICS = ("web_events", "ide_events")
+TOPICS = ("web_events", "ide_events", "game_events")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 
     insert_new        MERGE that only inserts rows whose unique_key is not in the target yet:
                       de-duplication that keeps the first arrival untouched.
-    upsert            MERGE on unique_key (null-safe): update matches, insert the rest.
+    upsert            MERGE on unique_key (null-safe): update matches, insert the rest; with
+                      the config delete_when (a condition on the new rows), a matching new
+                      row deletes the stored one instead, and is never inserted: how an
+                      aggregate whose group emptied disappears.
     replace_intervals MERGE that upserts the model's rows by unique_key and, in the same atomic
                       Delta commit, deletes every target row of the same interval_key whose
                       [interval_start, interval_end) overlaps a new row but whose unique_key
@@ -92,13 +95,17 @@
 
 {% macro lakehouse_upsert_sql(source, target, unique_key, predicates) %}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='quoted') | list -%}
+    {%- set delete_when = config.get('delete_when') -%}
     merge into {{ target }} as DBT_INTERNAL_DEST
     using {{ source }} as DBT_INTERNAL_SOURCE
     on {{ lakehouse_key_match(unique_key, 'DBT_INTERNAL_SOURCE', 'DBT_INTERNAL_DEST') }}
     {%- for p in predicates %} and {{ p }}{% endfor %}
+    {%- if delete_when %}
+    when matched and ({{ delete_when | replace('@', 'DBT_INTERNAL_SOURCE.') }}) then delete
+    {%- endif %}
     when matched then update set
         {% for c in columns %}{{ c }} = DBT_INTERNAL_SOURCE.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
-    when not matched then insert ({{ columns | join(', ') }})
+    when not matched{% if delete_when %} and not ({{ delete_when | replace('@', 'DBT_INTERNAL_SOURCE.') }}){% endif %} then insert ({{ columns | join(', ') }})
         values ({% for c in columns %}DBT_INTERNAL_SOURCE.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %})
 {% endmacro %}
 

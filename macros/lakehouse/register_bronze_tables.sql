@@ -4,7 +4,7 @@
         {% for schema in ['bronze', 'silver', 'gold'] %}
             {% do run_query('create schema if not exists ' ~ schema) %}
         {% endfor %}
-        {% for topic in var('bronze__topics', ['web_events', 'ide_events']) %}
+        {% for topic in var('bronze__topics') %}
             {% set ddl %}
                 create table if not exists bronze.{{ topic }} (
                     raw_value string,

@@ -86,6 +86,14 @@ def test_broker_start_needs_java(tmp_path, monkeypatch):
 
 
 @pytest.mark.integration
+def test_feeder_names_topics_missing_on_the_broker(kafka):
+    from streaming.feeder import FeederError, check_kafka_topics
+
+    with pytest.raises(FeederError, match="topic\\(s\\) no_such_topic do not exist on"):
+        check_kafka_topics(kafka, ("no_such_topic",))
+
+
+@pytest.mark.integration
 def test_producer_refuses_an_unknown_topic(kafka):
     with pytest.raises(producer.ProducerError, match="does not exist"):
         producer.produce(kafka, "no_such_topic", [{"a": 1}], progress=False)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -81,6 +83,22 @@ def test_kafka_to_staging_exactly_once(spark, settings, kafka):
     assert spark.table("silver.web_sessions").count() == sessioned.sessions > 0
     assert spark.table("silver.web_sessions").where("country is null").count() == 0
     assert spark.table("silver.ide_sessions").count() > 0
+
+
+def test_continuous_trigger_lands_new_events(spark, settings, kafka):
+    """--processing-time keeps polling: events produced later land in the same run."""
+    kafka_local.create_topics(kafka, list(TOPICS), partitions=2)
+    assert run_feeder(settings, ["--topics", "ide_events", "--available-now"]) == 0  # drain
+    before = _bronze(spark, settings, "ide_events").count()
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    events = producer.build_events("ide", 25, 11, start, timedelta(minutes=30), 0.0, 0.0)
+    args = ["--topics", "ide_events", "--processing-time", "2 seconds", "--run-for", "30"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        feeder = pool.submit(run_feeder, settings, args)
+        time.sleep(15)  # the feeder is up and polling by now
+        producer.produce(kafka, "ide_events", events, key_field="user_id", progress=False)
+        assert feeder.result(timeout=180) == 0
+    assert _bronze(spark, settings, "ide_events").count() == before + 25
 
 
 def _ide_file_rows(day: str, n: int) -> pa.Table:

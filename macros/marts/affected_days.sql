@@ -1,0 +1,60 @@
+{#
+    CTE `affected_days` (<group_column>, day) for a daily gold model: the days a batch of
+    staged events can have changed. A changed session holds a batch event; a superseded one
+    overlapped it, so its start date lies in the span of the new one. So: every day from the
+    start date to the end date of each session that holds a batch event, plus (with
+    include_event_dates) the batch events' own dates, for measures over events.
+
+    Also returns the affected days' bounds as date literals for partition pruning, as
+    {'ctes': text, 'low': literal, 'high': literal}, or none when the batch is empty.
+#}
+{% macro lakehouse_affected_days(events_model, batch_sql, identity, group_column, start_col, end_col, include_event_dates=false) %}
+    {%- set batch_ctes -%}
+batch as (
+
+    {{ batch_sql }}
+
+)
+    {%- endset -%}
+    {%- set batch_dates = lakehouse_date_bounds(
+        'with ' ~ batch_ctes ~ ' select min(event_date), max(event_date) from batch'
+    ) -%}
+    {%- if batch_dates is none -%}
+        {% do return(none) %}
+    {%- endif -%}
+    {%- set ctes -%}
+{{ batch_ctes }},
+
+batch_sessions as (
+
+    select distinct
+        events.{{ group_column }},
+        events.{{ start_col }} as session_start,
+        events.{{ end_col }} as session_end
+    from {{ events_model }} as events
+    inner join batch
+        on {% for c in identity %}events.{{ c }} <=> batch.{{ c }}{% if not loop.last %}
+        and {% endif %}{% endfor %}
+    where events.session_id is not null
+        and events.event_date between {{ batch_dates.low }} and {{ batch_dates.high }}
+
+),
+
+affected_days as (
+
+    select distinct {{ group_column }}, day
+    from batch_sessions
+    lateral view explode(sequence(to_date(session_start), to_date(session_end))) as day
+    {%- if include_event_dates %}
+    union
+    select distinct {{ group_column }}, event_date as day
+    from batch
+    {%- endif %}
+
+)
+    {%- endset -%}
+    {%- set bounds = lakehouse_date_bounds(
+        'with ' ~ ctes ~ ' select min(day), max(day) from affected_days'
+    ) -%}
+    {% do return({'ctes': ctes, 'low': bounds.low, 'high': bounds.high} if bounds else none) %}
+{% endmacro %}
