@@ -245,13 +245,22 @@ def dbt(ctx: typer.Context) -> None:
 SUMMARY_TABLES = (
     "bronze.web_events",
     "bronze.ide_events",
+    "bronze.game_events",
     "silver.stg_bronze__web_events",
     "silver.stg_bronze__ide_events",
+    "silver.stg_bronze__game_events",
     "silver.events_quarantine",
     "silver.web_events_sessionized",
     "silver.web_sessions",
     "silver.ide_events_sessionized",
     "silver.ide_sessions",
+    "gold.host_daily_metrics",
+    "gold.host_metrics",
+    "gold.platform_host_comparison",
+    "gold.ide_product_daily_metrics",
+    "gold.item_purchases",
+    "gold.guild_memberships",
+    "gold.player_stats",
 )
 
 
@@ -301,6 +310,52 @@ def print_summary(
         Console().print(q)
 
 
+# --- Report ------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    output: Path = typer.Option(None, help="HTML file (default LAKEHOUSE_DIR/report/index.html)"),
+) -> None:
+    """Render the HTML report with charts from the gold tables."""
+    from streaming.report import write_report
+    from streaming.spark import build_session
+
+    settings = load()
+    target = output or settings.lakehouse_dir / "report" / "index.html"
+    spark = build_session(settings, "lakehouse-report", with_metastore=True)
+    console.print(f"report: written to {write_report(spark, target)}")
+
+
+def post_game_events(settings: Settings, count: int, seed: int) -> int:
+    """Serve the collector for a moment and post `count` synthetic gameplay events to it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from rich.progress import Progress
+
+    from streaming.collector.app import KafkaSink, serve_in_thread
+    from streaming.events.game import generate_game_events
+
+    events = generate_game_events(count, seed)
+    with serve_in_thread(KafkaSink(settings.kafka_bootstrap)) as url, httpx.Client() as client:
+
+        def post(item: tuple[str, dict]) -> int:
+            event_type, payload = item
+            return client.post(f"{url}/events/{event_type}", json=payload).status_code
+
+        with Progress(console=console, transient=True) as progress, ThreadPoolExecutor(8) as pool:
+            task = progress.add_task("collector: posting game events", total=len(events))
+            statuses = []
+            for status in pool.map(post, events):
+                statuses.append(status)
+                progress.advance(task)
+    rejected = [s for s in statuses if s != 202]
+    if rejected:
+        fail(f"the collector refused {len(rejected)} of {len(events)} events (HTTP {rejected[0]})")
+    return len(events)
+
+
 # --- Demo ----------------------------------------------------------------------------------
 
 
@@ -318,10 +373,10 @@ def demo(
     pid, answering = kafka_local.status(settings)
     started_here = pid is None and not answering
     try:
-        console.rule("1/5 Kafka")
+        console.rule("1/7 Kafka")
         kafka_start()
         kafka_create_topics(partitions=2, topic=list(TOPICS))
-        console.rule("2/5 Producer")
+        console.rule("2/7 Producer")
         produce(
             kind="all",
             count=count,
@@ -335,27 +390,36 @@ def demo(
         # Two records that cannot be events, to show they are kept and flagged.
         producer.produce_raw(settings.kafka_bootstrap, "web_events", [b"this is not json"])
         producer.produce_raw(settings.kafka_bootstrap, "ide_events", [b'{"user_id": "7"}'])
-        console.rule("3/5 Feeder (spark-submit, available-now)")
+        console.rule("3/7 Game events through the HTTP collector")
+        posted = post_game_events(settings, max(count // 5, 50), seed)
+        console.print(f"collector: {posted} game events accepted -> game_events")
+        console.rule("4/7 Feeder (spark-submit, available-now)")
         if run_feeder(settings, ["--available-now"]) != 0:
             fail("the feeder failed (see above)")
     finally:
         if started_here and not keep_kafka:
             kafka_local.stop(settings)
-    console.rule("4/5 dbt build + docs generate")
+    console.rule("5/7 dbt build + docs generate")
     try:
         run_in_process(settings, ["build"])
         run_in_process(settings, ["docs", "generate"])
     except DbtError as exc:
         fail(str(exc))
-    console.rule("5/5 Summary")
     from pyspark.sql import SparkSession
+
+    from streaming.report import write_report
 
     # dbt ran in this process: getOrCreate hands back its embedded session.
     spark = SparkSession.builder.getOrCreate()
+    console.rule("6/7 Report")
+    report_path = write_report(spark, settings.lakehouse_dir / "report" / "index.html")
+    console.rule("7/7 Summary")
     print_summary(summary_rows(spark), quarantine_rows(spark))
     console.print(
-        f"demo: done in {time.monotonic() - t0:.0f}s. Docs site: `./lakehouse dbt docs serve`; "
-        f"data under {settings.lakehouse_dir}"
+        f"demo: done in {time.monotonic() - t0:.0f}s.\n"
+        f"  report:    {report_path}\n"
+        f"  docs site: ./lakehouse dbt docs serve --port 8080\n"
+        f"  data:      {settings.lakehouse_dir}"
     )
 
 

@@ -115,16 +115,12 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
 
 def check_kafka_topics(bootstrap: str, topics: tuple[str, ...]) -> None:
     """Fail before Spark starts if the broker is unreachable or a topic is missing."""
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
+    from streaming.kafka_local import KafkaLocalError, admin_client
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-    except (KafkaError, OSError) as exc:
-        raise FeederError(
-            f"no Kafka broker answers at {bootstrap}: start one with `./lakehouse kafka start` "
-            f"or set KAFKA_BOOTSTRAP ({type(exc).__name__})"
-        ) from exc
+        admin = admin_client(bootstrap)
+    except KafkaLocalError as exc:
+        raise FeederError(str(exc)) from exc
     try:
         existing = set(admin.list_topics())
     finally:

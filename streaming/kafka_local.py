@@ -276,21 +276,27 @@ def status(settings: Settings) -> tuple[int | None, bool]:
     return _read_pid(b), broker_answers(b.bootstrap, timeout_s=2.0)
 
 
-def create_topics(bootstrap: str, topics: list[str], partitions: int) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
+def admin_client(bootstrap: str):
+    """A KafkaAdminClient, or KafkaLocalError saying no broker answers."""
     from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
     from kafka.errors import KafkaError
 
-    if partitions < 1:
-        raise KafkaLocalError(f"--partitions must be at least 1 (got {partitions})")
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+        return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
     except (KafkaError, OSError) as exc:
         raise KafkaLocalError(
             f"no Kafka broker answers at {bootstrap}: start one with `./lakehouse kafka start` "
             f"or set KAFKA_BOOTSTRAP ({type(exc).__name__})"
         ) from exc
+
+
+def create_topics(bootstrap: str, topics: list[str], partitions: int) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created."""
+    from kafka.admin import NewTopic
+
+    if partitions < 1:
+        raise KafkaLocalError(f"--partitions must be at least 1 (got {partitions})")
+    admin = admin_client(bootstrap)
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]

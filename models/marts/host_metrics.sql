@@ -18,14 +18,7 @@ final as (
 
     select
         host,
-        count(*) as sessions,
-        sum(event_count) as events,
-        cast(sum(event_count) / count(*) as decimal(18, 4)) as avg_events_per_session,
-        cast(avg(duration_seconds) as decimal(18, 3)) as avg_session_duration_seconds,
-        cast(percentile(duration_seconds, 0.5) as decimal(18, 3)) as median_session_duration_seconds,
-        cast(count_if(is_logged_in) / count(*) as decimal(9, 4)) as logged_in_session_share,
-        cast(count_if(event_count = 1) / count(*) as decimal(9, 4)) as bounce_rate,
-        size(collect_set(named_struct('ip', ip, 'user_id', coalesce(user_id, '')))) as unique_visitors,
+        {{ web_session_measures() }},
         min(session_date) as first_session_date,
         max(session_date) as last_session_date
     from sessions

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -77,6 +79,37 @@ class KafkaSink:
             if self._producer is not None:
                 self._producer.close(timeout=5)
                 self._producer = None
+
+
+@contextmanager
+def serve_in_thread(sink: KafkaSink, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run the collector on uvicorn in a background thread; yields its base URL.
+
+    port 0 picks a free port. Used by the demo and the tests; `./lakehouse collector serve`
+    runs it in the foreground instead.
+    """
+    import socket
+
+    import uvicorn
+
+    if port == 0:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(sink), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the collector did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def create_app(sink: KafkaSink) -> FastAPI:

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import httpx
 import pytest
-import uvicorn
 from kafka import KafkaConsumer, TopicPartition
 
 from streaming import kafka_local
 from streaming.cli import run_feeder
-from streaming.collector.app import MAX_BODY_BYTES, TOPIC, KafkaSink, create_app
+from streaming.collector.app import MAX_BODY_BYTES, TOPIC, KafkaSink, serve_in_thread
 from streaming.collector.load import run_ab
 from streaming.dbt_runner import run_in_process
 from streaming.tests.conftest import reset_lakehouse
@@ -28,35 +23,10 @@ pytestmark = pytest.mark.integration
 PURCHASE = {"player_id": "p1", "item_type": "sword", "price": 12.5, "quantity": 2}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _serve(sink: KafkaSink) -> Iterator[str]:
-    """The collector on a real uvicorn server in a thread; yields its base URL."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(sink), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the collector did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def collector(kafka) -> Iterator[str]:
     kafka_local.create_topics(kafka, [TOPIC], partitions=2)
-    with _serve(KafkaSink(kafka)) as url:
+    with serve_in_thread(KafkaSink(kafka)) as url:
         yield url
 
 
@@ -142,15 +112,15 @@ def test_health_reports_kafka(collector):
 
 
 def test_kafka_down_means_503_never_2xx():
-    with _serve(KafkaSink("127.0.0.1:9")) as url:
+    with serve_in_thread(KafkaSink("127.0.0.1:9")) as url:
         r = httpx.post(f"{url}/events/purchase", json=PURCHASE, timeout=60)
         assert r.status_code == 503
         assert "not stored" in r.json()["detail"]
         assert httpx.get(f"{url}/health", timeout=60).status_code == 503
 
 
-@pytest.mark.skipif(shutil.which("ab") is None, reason="ab (apache2-utils) is not installed")
 def test_load_with_apache_bench(collector, settings):
+    assert shutil.which("ab"), "ab is missing: apt-get install apache2-utils (.ci/run does)"
     result = run_ab(collector, settings.lakehouse_dir / "tmp", requests=200, concurrency=8)
     assert result.failed == 0 and result.non_2xx == 0
     assert result.requests_per_second > 0

@@ -60,7 +60,18 @@ def test_kafka_to_staging_exactly_once(spark, settings, kafka):
     assert _bronze(spark, settings, "web_events").count() == len(web) + 1
     assert _bronze(spark, settings, "ide_events").count() == len(ide) + 1
 
-    run_in_process(settings, ["build", "--select", "path:models/staging", "path:seeds"], quiet=True)
+    run_in_process(
+        settings,
+        [
+            "build",
+            "--select",
+            "path:models/staging",
+            "path:seeds",
+            "--indirect-selection",
+            "cautious",
+        ],
+        quiet=True,
+    )
     stg_web = spark.table("silver.stg_bronze__web_events")
     stg_ide = spark.table("silver.stg_bronze__ide_events")
     assert stg_web.count() == len(web_unique)

@@ -36,6 +36,13 @@ DELTAS = [0, 1, 1_000, 60_000, 240_000, GAP - 1, GAP, GAP + 1, 900_000, 7_200_00
 BASE = int(datetime(2024, 3, 10, 23, 30, tzinfo=UTC).timestamp() * 1000)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0"
 SELECT = ["--select", "path:models/staging", "path:models/silver"]
+# gold too on the first few orders: its incremental rows must also equal a full refresh
+WITH_GOLD = [*SELECT, "host_daily_metrics", "ide_product_daily_metrics"]
+GOLD_ORDERS = 3
+GOLD_SQL = {
+    "host_daily_metrics": "select * from gold.host_daily_metrics",
+    "ide_product_daily_metrics": "select * from gold.ide_product_daily_metrics",
+}
 
 
 def _ide_corpus(rng: random.Random) -> list[dict]:
@@ -243,11 +250,39 @@ def _row_key(row: tuple) -> tuple:
     return tuple((v is None, v) for v in row)  # nulls sort first, never compared
 
 
-def _actual(spark) -> dict[str, list[tuple]]:
+def _collect(spark, queries: dict[str, str]) -> dict[str, list[tuple]]:
     return {
         name: sorted((tuple(r) for r in spark.sql(sql).collect()), key=_row_key)
-        for name, sql in ACTUAL_SQL.items()
+        for name, sql in queries.items()
     }
+
+
+def _actual(spark) -> dict[str, list[tuple]]:
+    return _collect(spark, ACTUAL_SQL)
+
+
+def _assert_gold_counts(spark, expected, context: str) -> None:
+    """Gold's per-day sessions and events agree with the reference's sessions."""
+    day = lambda ms: datetime.fromtimestamp(ms / 1000, tz=UTC).date()  # noqa: E731
+    web: dict[tuple, list[int]] = {}
+    for s in expected["web_sessions"]:
+        counts = web.setdefault((s[1], day(s[4])), [0, 0])
+        counts[0] += 1
+        counts[1] += s[6]
+    ide: dict[tuple, int] = {}
+    for s in expected["ide_sessions"]:
+        ide[(s[2], day(s[3]))] = ide.get((s[2], day(s[3])), 0) + 1
+    got_web = {
+        (r.host, r.session_date): [r.sessions, r.events]
+        for r in spark.table("gold.host_daily_metrics").collect()
+    }
+    got_ide = {
+        (r.product_code, r.session_date): r.sessions
+        for r in spark.table("gold.ide_product_daily_metrics").collect()
+        if r.sessions
+    }
+    assert got_web == web, f"{context}: gold.host_daily_metrics disagrees with the reference"
+    assert got_ide == ide, f"{context}: gold.ide_product_daily_metrics disagrees with the reference"
 
 
 def _assert_equal(spark, expected, context: str) -> None:
@@ -269,6 +304,7 @@ def test_incremental_equals_reference_for_any_arrival_order(spark, settings, ord
     ide_batches = _arrivals(rng, _ide_corpus(rng), batches=3)
     web_batches = _arrivals(rng, _web_corpus(rng), batches=3)
 
+    select = WITH_GOLD if order < GOLD_ORDERS else SELECT
     reset_lakehouse(spark, settings)
     run_in_process(settings, ["seed"], quiet=True)
     timings = []
@@ -280,17 +316,25 @@ def test_incremental_equals_reference_for_any_arrival_order(spark, settings, ord
         ide_seen += ide_batch
         web_seen += web_batch
         started = time.monotonic()
-        run_in_process(settings, ["run", *SELECT], quiet=True)
+        run_in_process(settings, ["run", *select], quiet=True)
         timings.append(time.monotonic() - started)
-        _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, after batch {n}")
+        expected = _expected(ide_seen, web_seen)
+        _assert_equal(spark, expected, f"order {order}, after batch {n}")
+        if select is WITH_GOLD:
+            _assert_gold_counts(spark, expected, f"order {order}, after batch {n}")
 
     if order == 0:
         # a rerun with nothing new changes nothing (once: it costs a dbt run)
-        run_in_process(settings, ["run", *SELECT], quiet=True)
+        run_in_process(settings, ["run", *select], quiet=True)
         _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, rerun, no new data")
 
-    run_in_process(settings, ["run", "--full-refresh", *SELECT], quiet=True)
+    incremental_gold = _collect(spark, GOLD_SQL) if select is WITH_GOLD else None
+    run_in_process(settings, ["run", "--full-refresh", *select], quiet=True)
     _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, full refresh")
+    if incremental_gold is not None:
+        assert _collect(spark, GOLD_SQL) == incremental_gold, (
+            f"order {order}: incremental gold differs from a full refresh"
+        )
     print(f"order {order}: incremental dbt runs took {', '.join(f'{t:.1f}s' for t in timings)}")
 
     quarantined = spark.sql(

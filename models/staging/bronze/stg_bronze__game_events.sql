@@ -7,18 +7,11 @@
     )
 }}
 
-{%- set watermark = lakehouse_watermark('_ingested_at') %}
-
 with
 
 bronze as (
 
-    select * from {{ source('bronze', 'game_events') }}
-    where not is_malformed
-    {%- if watermark is not none %}
-        and _ingested_at > {{ watermark }} - interval {{ var('staging__lookback_minutes') }} minutes
-        and ingest_date >= to_date({{ watermark }} - interval {{ var('staging__lookback_minutes') }} minutes)
-    {%- endif %}
+    {{ lakehouse_bronze_batch(source('bronze', 'game_events')) }}
 
 ),
 
@@ -72,10 +65,7 @@ first_arrivals as (
     select *
     from typed
     where event_uuid is not null
-    qualify row_number() over (
-        partition by event_uuid
-        order by _ingested_at, source_file, kafka_partition, kafka_offset
-    ) = 1
+    {{ lakehouse_first_arrival('event_uuid') }}
 
 ),
 

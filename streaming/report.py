@@ -1,0 +1,278 @@
+"""A self-contained HTML report with charts, from the gold (and silver session) tables.
+
+    ./lakehouse report [--output PATH]      (default LAKEHOUSE_DIR/report/index.html)
+
+One file, plotly.js inlined once, no network needed to open it. Each chart lives in a
+``<section id="chart-...">``; a chart whose table is empty says so instead of drawing nothing.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+CHARTS = (
+    "host-daily",
+    "events-per-session",
+    "session-duration",
+    "tech-creator",
+    "ide-products",
+    "item-purchases",
+    "guild-sizes",
+)
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str
+    title: str
+    caption: str
+    figure: object | None  # a plotly Figure, or None when there is no data
+
+
+def _frame(spark: SparkSession, sql: str) -> pd.DataFrame:
+    return spark.sql(sql).toPandas()
+
+
+def _exists(spark: SparkSession, *tables: str) -> bool:
+    return all(spark.catalog.tableExists(t) for t in tables)
+
+
+def build_charts(spark: SparkSession) -> list[Chart]:
+    import plotly.express as px
+    from plotly.subplots import make_subplots
+
+    charts: list[Chart] = []
+
+    df = (
+        _frame(
+            spark,
+            "select host, session_date, sessions, events from gold.host_daily_metrics "
+            "order by session_date, host",
+        )
+        if _exists(spark, "gold.host_daily_metrics")
+        else None
+    )
+    fig = None
+    if df is not None and len(df):
+        fig = make_subplots(
+            rows=2, cols=1, shared_xaxes=True, subplot_titles=("Sessions", "Events")
+        )
+        for host, rows in df.groupby("host"):
+            fig.add_bar(
+                x=rows.session_date, y=rows.sessions, name=host, legendgroup=host, row=1, col=1
+            )
+            fig.add_bar(
+                x=rows.session_date,
+                y=rows.events,
+                name=host,
+                legendgroup=host,
+                showlegend=False,
+                row=2,
+                col=1,
+            )
+        fig.update_layout(barmode="group", height=600)
+    charts.append(
+        Chart(
+            "host-daily",
+            "Sessions and events per host per day",
+            "gold.host_daily_metrics, by the session's start date.",
+            fig,
+        )
+    )
+
+    sessions = (
+        _frame(
+            spark,
+            "select host, event_count, cast(duration_seconds as double) as duration_seconds "
+            "from silver.web_sessions",
+        )
+        if _exists(spark, "silver.web_sessions")
+        else None
+    )
+    has_sessions = sessions is not None and len(sessions) > 0
+    charts.append(
+        Chart(
+            "events-per-session",
+            "Events per session",
+            "How many page views web sessions hold (silver.web_sessions).",
+            px.histogram(
+                sessions,
+                x="event_count",
+                color="host",
+                barmode="stack",
+                labels={"event_count": "page views in the session"},
+            )
+            if has_sessions
+            else None,
+        )
+    )
+    charts.append(
+        Chart(
+            "session-duration",
+            "Session duration",
+            "Last page view minus first, in seconds (one-page sessions last 0 s).",
+            px.histogram(
+                sessions,
+                x="duration_seconds",
+                nbins=40,
+                color="host",
+                barmode="stack",
+                labels={"duration_seconds": "seconds"},
+            )
+            if has_sessions
+            else None,
+        )
+    )
+
+    df = (
+        _frame(
+            spark,
+            "select platform, host, avg_events_per_session, platform_avg_events_per_session "
+            "from gold.platform_host_comparison order by platform, host",
+        )
+        if _exists(spark, "gold.platform_host_comparison")
+        else None
+    )
+    fig = None
+    if df is not None and len(df):
+        df = df.astype({"avg_events_per_session": float, "platform_avg_events_per_session": float})
+        fig = px.bar(
+            df,
+            x="host",
+            y="avg_events_per_session",
+            color="platform",
+            labels={"avg_events_per_session": "events per session"},
+        )
+        for _, row in df.drop_duplicates("platform").iterrows():
+            fig.add_hline(
+                y=row.platform_avg_events_per_session,
+                line_dash="dot",
+                annotation_text=f"{row.platform} average {row.platform_avg_events_per_session:.2f}",
+            )
+    charts.append(
+        Chart(
+            "tech-creator",
+            "Tech Creator and the other platforms",
+            "Average web events per session per host; dotted lines are platform averages.",
+            fig,
+        )
+    )
+
+    df = (
+        _frame(
+            spark,
+            "select product_code, session_date, sessions, active_users "
+            "from gold.ide_product_daily_metrics order by session_date, product_code",
+        )
+        if _exists(spark, "gold.ide_product_daily_metrics")
+        else None
+    )
+    charts.append(
+        Chart(
+            "ide-products",
+            "IDE product usage",
+            "Sessions per product and day (gold.ide_product_daily_metrics).",
+            px.bar(
+                df,
+                x="session_date",
+                y="sessions",
+                color="product_code",
+                hover_data=["active_users"],
+            )
+            if df is not None and len(df)
+            else None,
+        )
+    )
+
+    df = (
+        _frame(
+            spark,
+            "select item_type, purchase_date, purchases, quantity, "
+            "cast(revenue as double) as revenue from gold.item_purchases "
+            "order by purchase_date, item_type",
+        )
+        if _exists(spark, "gold.item_purchases")
+        else None
+    )
+    charts.append(
+        Chart(
+            "item-purchases",
+            "Item purchases",
+            "Revenue per item type and day (gold.item_purchases).",
+            px.bar(
+                df,
+                x="purchase_date",
+                y="revenue",
+                color="item_type",
+                hover_data=["purchases", "quantity"],
+            )
+            if df is not None and len(df)
+            else None,
+        )
+    )
+
+    df = (
+        _frame(
+            spark,
+            "select guild_name, max(members) as members, sum(joins) as joins "
+            "from gold.guild_memberships group by guild_name order by members desc",
+        )
+        if _exists(spark, "gold.guild_memberships")
+        else None
+    )
+    charts.append(
+        Chart(
+            "guild-sizes",
+            "Guild sizes",
+            "Members per guild (gold.guild_memberships).",
+            px.bar(df, x="guild_name", y="members", hover_data=["joins"])
+            if df is not None and len(df)
+            else None,
+        )
+    )
+    return charts
+
+
+def render_html(charts: list[Chart], title: str = "Clickstream lakehouse report") -> str:
+    parts = []
+    js_inlined = False
+    for chart in charts:
+        if chart.figure is None:
+            body = '<p class="empty">No data yet: run the pipeline (./lakehouse demo).</p>'
+        else:
+            chart.figure.update_layout(margin={"t": 40, "l": 40, "r": 20, "b": 40})
+            body = chart.figure.to_html(
+                full_html=False,
+                include_plotlyjs=not js_inlined,
+                div_id=f"plot-{chart.key}",
+            )
+            js_inlined = True
+        parts.append(
+            f'<section id="chart-{chart.key}"><h2>{html.escape(chart.title)}</h2>'
+            f'<p class="caption">{html.escape(chart.caption)}</p>{body}</section>'
+        )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
+        "padding:0 1em;color:#222}h1{margin-bottom:0}.caption,.meta{color:#666}"
+        "section{margin:2.5em 0}.empty{color:#a00}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='meta'>Generated {generated}.</p>"
+        + "".join(parts)
+        + "</body></html>"
+    )
+
+
+def write_report(spark: SparkSession, output: Path) -> Path:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_html(build_charts(spark)), encoding="utf-8")
+    return output
