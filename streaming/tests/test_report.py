@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -29,3 +30,29 @@ def test_demo_renders_every_chart(spark, settings, kafka):
     assert "cdn.plot.ly" not in html
     catalog = settings.lakehouse_dir / "dbt" / "target" / "catalog.json"
     assert catalog.exists(), "dbt docs generate ran"
+
+    # the docs site: every model, seed, column, source and macro of the project is described
+    manifest = json.loads((settings.lakehouse_dir / "dbt" / "target" / "manifest.json").read_text())
+    project = "clickstream_lakehouse"
+    undescribed = []
+    for node in [*manifest["nodes"].values(), *manifest["sources"].values()]:
+        if node["package_name"] != project or node["resource_type"] not in (
+            "model",
+            "seed",
+            "source",
+        ):
+            continue
+        if not node["description"].strip():
+            undescribed.append(node["unique_id"])
+        undescribed += [
+            f"{node['unique_id']}.{c}"
+            for c, col in node["columns"].items()
+            if not col["description"].strip()
+        ]
+    undescribed += [
+        m["unique_id"]
+        for m in manifest["macros"].values()
+        if m["package_name"] == project and not m["description"].strip()
+    ]
+    assert undescribed == []
+    assert "__overview__" in str(manifest["docs"])
