@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('web_events_sessionized') }}
 {{
     config(
         incremental_strategy='upsert',
