@@ -15,6 +15,13 @@ from streaming import kafka_local
 from streaming.settings import REPO_ROOT, Settings
 
 
+def pytest_configure(config) -> None:
+    # --basetemp lives under .lakehouse/, which a fresh clone does not have yet
+    basetemp = config.option.basetemp
+    if basetemp:
+        Path(basetemp).parent.mkdir(parents=True, exist_ok=True)
+
+
 def _free_port_pair() -> int:
     for _ in range(50):
         with socket.socket() as s:
