@@ -9,36 +9,14 @@
     {'ctes': text, 'low': literal, 'high': literal}, or none when the batch is empty.
 #}
 {% macro lakehouse_affected_days(events_model, batch_sql, identity, group_column, start_col, end_col, include_event_dates=false) %}
-    {%- set batch_ctes -%}
-batch as (
-
-    {{ batch_sql }}
-
-)
-    {%- endset -%}
-    {%- set batch_dates = lakehouse_date_bounds(
-        'with ' ~ batch_ctes ~ ' select min(event_date), max(event_date) from batch'
+    {%- set batch_ctes = lakehouse_batch_sessions(
+        events_model, batch_sql, identity, [group_column], start_col, end_col
     ) -%}
-    {%- if batch_dates is none -%}
+    {%- if batch_ctes is none -%}
         {% do return(none) %}
     {%- endif -%}
     {%- set ctes -%}
 {{ batch_ctes }},
-
-batch_sessions as (
-
-    select distinct
-        events.{{ group_column }},
-        events.{{ start_col }} as session_start,
-        events.{{ end_col }} as session_end
-    from {{ events_model }} as events
-    inner join batch
-        on {% for c in identity %}events.{{ c }} <=> batch.{{ c }}{% if not loop.last %}
-        and {% endif %}{% endfor %}
-    where events.session_id is not null
-        and events.event_date between {{ batch_dates.low }} and {{ batch_dates.high }}
-
-),
 
 affected_days as (
 

@@ -15,43 +15,18 @@ scoped_events as (
 
 )
     {%- else -%}
-    {%- set batch_ctes -%}
-batch as (
-
-    {{ batch_sql }}
-
-)
-    {%- endset -%}
-    {%- set batch_dates = lakehouse_date_bounds(
-        'with ' ~ batch_ctes ~ ' select min(event_date), max(event_date) from batch'
+    {%- set affected_ctes = lakehouse_batch_sessions(
+        events_model, batch_sql, identity, ['session_id'], start_col, end_col
     ) -%}
-    {%- if batch_dates is none -%}
+    {%- if affected_ctes is none -%}
 scoped_events as (
 
     select * from {{ events_model }} where false
 
 )
     {%- else -%}
-    {%- set affected_ctes -%}
-{{ batch_ctes }},
-
-affected as (
-
-    select distinct
-        events.session_id,
-        events.{{ start_col }} as session_start,
-        events.{{ end_col }} as session_end
-    from {{ events_model }} as events
-    inner join batch
-        on {% for c in identity %}events.{{ c }} <=> batch.{{ c }}{% if not loop.last %}
-        and {% endif %}{% endfor %}
-    where events.session_id is not null
-        and events.event_date between {{ batch_dates.low }} and {{ batch_dates.high }}
-
-)
-    {%- endset -%}
     {%- set session_dates = lakehouse_date_bounds(
-        'with ' ~ affected_ctes ~ ' select to_date(min(session_start)), to_date(max(session_end)) from affected'
+        'with ' ~ affected_ctes ~ ' select to_date(min(session_start)), to_date(max(session_end)) from batch_sessions'
     ) -%}
 {{ affected_ctes }},
 
@@ -59,8 +34,8 @@ scoped_events as (
 
     select events.*
     from {{ events_model }} as events
-    left semi join affected
-        on events.session_id = affected.session_id
+    left semi join batch_sessions
+        on events.session_id = batch_sessions.session_id
     {%- if session_dates is not none %}
     where events.event_date between {{ session_dates.low }} and {{ session_dates.high }}
     {%- else %}
