@@ -152,7 +152,16 @@ def files_query_name(topic: str, input_path: Path) -> str:
     return f"bronze_{topic}_files_{digest}"
 
 
-def start_queries(spark, settings: Settings, opts: FeedOptions) -> list:
+def preflight(settings: Settings, opts: FeedOptions) -> str | None:
+    """Check the input before Spark starts; returns the files' format (None for Kafka)."""
+    if opts.source == "kafka":
+        check_kafka_topics(settings.kafka_bootstrap, opts.topics)
+        return None
+    assert opts.input_path is not None
+    return detect_format(opts.input_path, opts.file_format)
+
+
+def start_queries(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> list:
     """Start one streaming query per topic; returns them (running)."""
     queries = []
     for topic in opts.topics:
@@ -169,8 +178,7 @@ def start_queries(spark, settings: Settings, opts: FeedOptions) -> list:
                 reader = reader.option("maxOffsetsPerTrigger", opts.max_offsets_per_trigger)
             rows = bronze.from_kafka(reader.load(), topic)
         else:
-            assert opts.input_path is not None
-            fmt = detect_format(opts.input_path, opts.file_format)
+            assert opts.input_path is not None and fmt is not None
             name = files_query_name(topic, opts.input_path)
             reader = (
                 spark.readStream.format(fmt)
@@ -198,19 +206,14 @@ def start_queries(spark, settings: Settings, opts: FeedOptions) -> list:
     return queries
 
 
-def run(spark, settings: Settings, opts: FeedOptions) -> dict[str, int]:
+def run(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> dict[str, int]:
     """Run the feeder to completion (available-now) or for ``run_for_seconds``.
 
-    Returns the number of rows each query landed in this run.
+    ``fmt`` is what ``preflight`` returned. Returns the rows each query landed in this run.
     """
-    if opts.source == "kafka":
-        check_kafka_topics(settings.kafka_bootstrap, opts.topics)
-    else:
-        assert opts.input_path is not None
-        detect_format(opts.input_path, opts.file_format)
     # File sources infer their schema, so one feeder reads parquet, CSV or JSON alike.
     spark.conf.set("spark.sql.streaming.schemaInference", "true")
-    queries = start_queries(spark, settings, opts)
+    queries = start_queries(spark, settings, opts, fmt)
     deadline = time.monotonic() + opts.run_for_seconds if opts.run_for_seconds else None
     try:
         for q in queries:
@@ -235,11 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     settings = load()
     try:
-        if opts.source == "kafka":
-            check_kafka_topics(settings.kafka_bootstrap, opts.topics)
-        else:
-            assert opts.input_path is not None
-            detect_format(opts.input_path, opts.file_format)
+        fmt = preflight(settings, opts)
     except FeederError as exc:
         print(f"feeder: {exc}", file=sys.stderr)
         return 1
@@ -259,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     try:
-        landed = run(spark, settings, opts)
+        landed = run(spark, settings, opts, fmt)
     except FeederError as exc:
         print(f"feeder: {exc}", file=sys.stderr)
         return 1

@@ -37,12 +37,12 @@ class Chart:
     figure: object | None  # a plotly Figure, or None when there is no data
 
 
-def _frame(spark: SparkSession, sql: str) -> pd.DataFrame:
-    return spark.sql(sql).toPandas()
-
-
-def _exists(spark: SparkSession, *tables: str) -> bool:
-    return all(spark.catalog.tableExists(t) for t in tables)
+def _frame(spark: SparkSession, table: str, sql: str) -> pd.DataFrame | None:
+    """``sql`` (which reads ``table``) as pandas; None when the table is missing or empty."""
+    if not spark.catalog.tableExists(table):
+        return None
+    df = spark.sql(sql).toPandas()
+    return df if len(df) else None
 
 
 def build_charts(spark: SparkSession) -> list[Chart]:
@@ -51,17 +51,14 @@ def build_charts(spark: SparkSession) -> list[Chart]:
 
     charts: list[Chart] = []
 
-    df = (
-        _frame(
-            spark,
-            "select host, session_date, sessions, events from gold.host_daily_metrics "
-            "order by session_date, host",
-        )
-        if _exists(spark, "gold.host_daily_metrics")
-        else None
+    df = _frame(
+        spark,
+        "gold.host_daily_metrics",
+        "select host, session_date, sessions, events from gold.host_daily_metrics "
+        "order by session_date, host",
     )
     fig = None
-    if df is not None and len(df):
+    if df is not None:
         fig = make_subplots(
             rows=2, cols=1, shared_xaxes=True, subplot_titles=("Sessions", "Events")
         )
@@ -88,16 +85,13 @@ def build_charts(spark: SparkSession) -> list[Chart]:
         )
     )
 
-    sessions = (
-        _frame(
-            spark,
-            "select host, event_count, cast(duration_seconds as double) as duration_seconds "
-            "from silver.web_sessions",
-        )
-        if _exists(spark, "silver.web_sessions")
-        else None
+    sessions = _frame(
+        spark,
+        "silver.web_sessions",
+        "select host, event_count, cast(duration_seconds as double) as duration_seconds "
+        "from silver.web_sessions",
     )
-    has_sessions = sessions is not None and len(sessions) > 0
+    has_sessions = sessions is not None
     charts.append(
         Chart(
             "events-per-session",
@@ -132,17 +126,14 @@ def build_charts(spark: SparkSession) -> list[Chart]:
         )
     )
 
-    df = (
-        _frame(
-            spark,
-            "select platform, host, avg_events_per_session, platform_avg_events_per_session "
-            "from gold.platform_host_comparison order by platform, host",
-        )
-        if _exists(spark, "gold.platform_host_comparison")
-        else None
+    df = _frame(
+        spark,
+        "gold.platform_host_comparison",
+        "select platform, host, avg_events_per_session, platform_avg_events_per_session "
+        "from gold.platform_host_comparison order by platform, host",
     )
     fig = None
-    if df is not None and len(df):
+    if df is not None:
         df = df.astype({"avg_events_per_session": float, "platform_avg_events_per_session": float})
         fig = px.bar(
             df,
@@ -166,14 +157,11 @@ def build_charts(spark: SparkSession) -> list[Chart]:
         )
     )
 
-    df = (
-        _frame(
-            spark,
-            "select product_code, session_date, sessions, active_users "
-            "from gold.ide_product_daily_metrics order by session_date, product_code",
-        )
-        if _exists(spark, "gold.ide_product_daily_metrics")
-        else None
+    df = _frame(
+        spark,
+        "gold.ide_product_daily_metrics",
+        "select product_code, session_date, sessions, active_users "
+        "from gold.ide_product_daily_metrics order by session_date, product_code",
     )
     charts.append(
         Chart(
@@ -187,20 +175,17 @@ def build_charts(spark: SparkSession) -> list[Chart]:
                 color="product_code",
                 hover_data=["active_users"],
             )
-            if df is not None and len(df)
+            if df is not None
             else None,
         )
     )
 
-    df = (
-        _frame(
-            spark,
-            "select item_type, purchase_date, purchases, quantity, "
-            "cast(revenue as double) as revenue from gold.item_purchases "
-            "order by purchase_date, item_type",
-        )
-        if _exists(spark, "gold.item_purchases")
-        else None
+    df = _frame(
+        spark,
+        "gold.item_purchases",
+        "select item_type, purchase_date, purchases, quantity, "
+        "cast(revenue as double) as revenue from gold.item_purchases "
+        "order by purchase_date, item_type",
     )
     charts.append(
         Chart(
@@ -214,19 +199,16 @@ def build_charts(spark: SparkSession) -> list[Chart]:
                 color="item_type",
                 hover_data=["purchases", "quantity"],
             )
-            if df is not None and len(df)
+            if df is not None
             else None,
         )
     )
 
-    df = (
-        _frame(
-            spark,
-            "select guild_name, max(members) as members, sum(joins) as joins "
-            "from gold.guild_memberships group by guild_name order by members desc",
-        )
-        if _exists(spark, "gold.guild_memberships")
-        else None
+    df = _frame(
+        spark,
+        "gold.guild_memberships",
+        "select guild_name, max(members) as members, sum(joins) as joins "
+        "from gold.guild_memberships group by guild_name order by members desc",
     )
     charts.append(
         Chart(
@@ -234,7 +216,7 @@ def build_charts(spark: SparkSession) -> list[Chart]:
             "Guild sizes",
             "Members per guild (gold.guild_memberships).",
             px.bar(df, x="guild_name", y="members", hover_data=["joins"])
-            if df is not None and len(df)
+            if df is not None
             else None,
         )
     )
