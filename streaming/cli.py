@@ -6,6 +6,7 @@
 ./lakehouse produce --kind web --count 10000
 ./lakehouse feed --available-now [--source files --input-path DIR --topics ide_events]
 ./lakehouse dbt build            any dbt command, with this project's profile and paths
+./lakehouse bench [--smoke]      the benchmarks (bench/README.md)
 """
 
 from __future__ import annotations
@@ -191,32 +192,15 @@ def collector_load(
 # --- Feeder --------------------------------------------------------------------------------
 
 
-def spark_submit_command(settings: Settings, feeder_args: list[str]) -> list[str]:
-    from streaming.spark import session_conf
-
-    conf = session_conf(settings, with_metastore=False)
-    cmd = [
-        str(Path(sys.executable).with_name("spark-submit")),
-        "--master",
-        conf.pop("spark.master"),
-    ]
-    cmd += ["--driver-memory", conf.pop("spark.driver.memory")]
-    for key, value in conf.items():
-        cmd += ["--conf", f"{key}={value}"]
-    return [*cmd, str(REPO_ROOT / "streaming" / "feeder.py"), *feeder_args]
+FEEDER = REPO_ROOT / "streaming" / "feeder.py"
 
 
 def run_feeder(settings: Settings, feeder_args: list[str]) -> int:
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
-        "LAKEHOUSE_DIR": str(settings.lakehouse_dir),
-        "LAKEHOUSE_JARS_DIR": str(settings.jars_dir),
-    }
-    return subprocess.call(spark_submit_command(settings, feeder_args), env=env, cwd=REPO_ROOT)
+    from streaming.spark import submit_command, submit_env
+
+    return subprocess.call(
+        submit_command(settings, FEEDER, feeder_args), env=submit_env(settings), cwd=REPO_ROOT
+    )
 
 
 @app.command(context_settings=PASSTHROUGH)
@@ -421,6 +405,19 @@ def demo(
         f"  docs site: ./lakehouse dbt docs serve --port 8080\n"
         f"  data:      {settings.lakehouse_dir}"
     )
+
+
+# --- Benchmarks ----------------------------------------------------------------------------
+
+
+@app.command(context_settings=PASSTHROUGH)
+def bench(ctx: typer.Context) -> None:
+    """The benchmarks (bench/): ingest, incremental cost vs history, collector, dbt overhead.
+
+    Example: ./lakehouse bench --smoke      (options: ./lakehouse bench --help)
+    """
+    code = subprocess.call([sys.executable, "-m", "bench", *ctx.args], cwd=REPO_ROOT)
+    raise typer.Exit(code)
 
 
 # --- Tests ---------------------------------------------------------------------------------

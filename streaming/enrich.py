@@ -72,9 +72,21 @@ def lookup(ip: str | None, ua: str | None) -> dict[str, str | None]:
     return {**geo(ip), **user_agent(ua)}
 
 
+def _distinct_lookup(values: pd.Series, lookup_one) -> pd.DataFrame:
+    """``lookup_one`` once per distinct value, spread back over the rows (a batch repeats
+    the same visitors' IPs and a few dozen browsers thousands of times)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    found = pd.DataFrame.from_records(
+        [lookup_one(None if pd.isna(v) else v) for v in uniques], index=range(len(uniques))
+    )
+    return found.take(codes).reset_index(drop=True)
+
+
 def _enrich_batch(ips: pd.Series, uas: pd.Series) -> pd.DataFrame:
-    rows = [lookup(ip, ua) for ip, ua in zip(ips, uas, strict=True)]
-    return pd.DataFrame(rows, columns=list(FIELDS))
+    if ips.empty:
+        return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
+    both = pd.concat([_distinct_lookup(ips, geo), _distinct_lookup(uas, user_agent)], axis=1)
+    return both[list(FIELDS)]
 
 
 def enrichment_json(ip: Column, ua: Column) -> Column:

@@ -29,6 +29,7 @@ from streaming import bronze
 from streaming.settings import Settings, load
 
 FILE_FORMATS = {"parquet": "*.parquet", "csv": "*.csv", "json": "*.json*"}
+TOPIC_PLACEHOLDER = "{topic}"
 
 
 class FeederError(Exception):
@@ -75,7 +76,11 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
         help="where a NEW query starts; a checkpointed query resumes where it stopped",
     )
     p.add_argument("--max-offsets-per-trigger", type=int, default=None)
-    p.add_argument("--input-path", type=Path, help="files source: INPUT_PATH/date=YYYY-MM-DD/*")
+    p.add_argument(
+        "--input-path",
+        help="files source: INPUT_PATH/date=YYYY-MM-DD/*; with several --topics, write "
+        "{topic} in the path (e.g. inbox/{topic}) and each topic reads its own folder",
+    )
     p.add_argument("--format", dest="file_format", choices=sorted(FILE_FORMATS))
     p.add_argument(
         "--run-for",
@@ -96,8 +101,11 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
     if a.source == "files":
         if a.input_path is None:
             p.error("--source files needs --input-path")
-        if len(topics) != 1:
-            p.error("--source files lands one topic per run: pass --topics with exactly one")
+        if len(topics) != 1 and TOPIC_PLACEHOLDER not in a.input_path:
+            p.error(
+                "--source files with several topics needs {topic} in --input-path "
+                "(e.g. inbox/{topic}), or pass --topics with exactly one"
+            )
     if a.max_offsets_per_trigger is not None and a.max_offsets_per_trigger < 1:
         p.error("--max-offsets-per-trigger must be at least 1")
     return FeedOptions(
@@ -107,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
         processing_time=a.processing_time,
         starting_offsets=a.starting_offsets,
         max_offsets_per_trigger=a.max_offsets_per_trigger,
-        input_path=a.input_path.resolve() if a.input_path else None,
+        input_path=Path(a.input_path).resolve() if a.input_path else None,
         file_format=a.file_format,
         run_for_seconds=a.run_for_seconds,
     )
@@ -147,6 +155,11 @@ def detect_format(input_path: Path, wanted: str | None) -> str:
     )
 
 
+def topic_input_path(input_path: Path, topic: str) -> Path:
+    """The folder a topic's files are read from (``{topic}`` in the path is the topic)."""
+    return Path(str(input_path).replace(TOPIC_PLACEHOLDER, topic))
+
+
 def files_query_name(topic: str, input_path: Path) -> str:
     digest = hashlib.sha1(str(input_path).encode()).hexdigest()[:8]
     return f"bronze_{topic}_files_{digest}"
@@ -158,7 +171,14 @@ def preflight(settings: Settings, opts: FeedOptions) -> str | None:
         check_kafka_topics(settings.kafka_bootstrap, opts.topics)
         return None
     assert opts.input_path is not None
-    return detect_format(opts.input_path, opts.file_format)
+    paths = [topic_input_path(opts.input_path, topic) for topic in opts.topics]
+    formats = {detect_format(path, opts.file_format) for path in paths}
+    if len(formats) > 1:
+        raise FeederError(
+            f"the topics' folders hold different formats ({', '.join(sorted(formats))}): "
+            "pass --format, or feed them in separate runs"
+        )
+    return formats.pop()
 
 
 def start_queries(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> list:
@@ -179,18 +199,17 @@ def start_queries(spark, settings: Settings, opts: FeedOptions, fmt: str | None)
             rows = bronze.from_kafka(reader.load(), topic)
         else:
             assert opts.input_path is not None and fmt is not None
-            name = files_query_name(topic, opts.input_path)
+            input_path = topic_input_path(opts.input_path, topic)
+            name = files_query_name(topic, input_path)
             reader = (
                 spark.readStream.format(fmt)
                 .option("pathGlobFilter", FILE_FORMATS[fmt])
                 .option("recursiveFileLookup", "false")
-                .option("basePath", str(opts.input_path))
+                .option("basePath", str(input_path))
             )
             if fmt == "csv":
                 reader = reader.option("header", "true")
-            rows = bronze.from_files(
-                reader.load(str(opts.input_path)).select("*", "_metadata"), topic
-            )
+            rows = bronze.from_files(reader.load(str(input_path)).select("*", "_metadata"), topic)
         writer = (
             rows.writeStream.format("delta")
             .queryName(name)
@@ -206,22 +225,45 @@ def start_queries(spark, settings: Settings, opts: FeedOptions, fmt: str | None)
     return queries
 
 
-def run(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> dict[str, int]:
+@dataclass(frozen=True)
+class Landed:
+    """What one query did in this run."""
+
+    rows: int
+    batches: int
+    seconds: float  # from the queries' start until this one stopped
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def run(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> dict[str, Landed]:
     """Run the feeder to completion (available-now) or for ``run_for_seconds``.
 
-    ``fmt`` is what ``preflight`` returned. Returns the rows each query landed in this run.
+    ``fmt`` is what ``preflight`` returned. Returns what each query landed in this run.
     """
     # File sources infer their schema, so one feeder reads parquet, CSV or JSON alike.
     spark.conf.set("spark.sql.streaming.schemaInference", "true")
+    # Bronze tables record a change data feed from their first commit: dbt's staging models
+    # read only the commits after the last version they took (macros/lakehouse/bronze_batch.sql).
+    spark.conf.set("spark.databricks.delta.properties.defaults.enableChangeDataFeed", "true")
+    began = time.monotonic()
     queries = start_queries(spark, settings, opts, fmt)
-    deadline = time.monotonic() + opts.run_for_seconds if opts.run_for_seconds else None
+    deadline = began + opts.run_for_seconds if opts.run_for_seconds else None
+    stopped_after: dict[str, float] = {}
     try:
-        for q in queries:
-            if opts.available_now:
-                q.awaitTermination()
-            else:
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                q.awaitTermination(remaining)
+        pending = list(queries)
+        while pending:
+            for q in list(pending):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    ended = True
+                else:
+                    ended = q.awaitTermination(0.5 if remaining is None else min(0.5, remaining))
+                if ended:
+                    stopped_after[q.name] = time.monotonic() - began
+                    pending.remove(q)
     finally:
         for q in queries:
             if q.isActive:
@@ -230,7 +272,12 @@ def run(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> dict[s
     for q in queries:
         if q.exception() is not None:
             raise FeederError(f"query {q.name} failed: {q.exception()}")
-        landed[q.name] = sum(int(p.get("numInputRows", 0)) for p in q.recentProgress)
+        progress = q.recentProgress
+        landed[q.name] = Landed(
+            rows=sum(int(p.get("numInputRows", 0)) for p in progress),
+            batches=sum(1 for p in progress if int(p.get("numInputRows", 0)) > 0),
+            seconds=stopped_after.get(q.name, time.monotonic() - began),
+        )
     return landed
 
 
@@ -262,8 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     except FeederError as exc:
         print(f"feeder: {exc}", file=sys.stderr)
         return 1
-    for name, rows in landed.items():
-        print(f"feeder: {name}: {rows} rows landed")
+    for name, done in landed.items():
+        print(
+            f"feeder: {name}: {done.rows} rows landed in {done.batches} batch(es), "
+            f"{done.seconds:.1f} s ({done.rows_per_second:,.0f} rows/s)"
+        )
     spark.stop()
     return 0
 

@@ -52,6 +52,8 @@ def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         # Python workers (the enrichment UDF) must use this environment's interpreter
         "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
         "spark.ui.showConsoleProgress": "false",
+        # The feeder counts what it landed from each query's progress list: keep all of it.
+        "spark.sql.streaming.numRecentProgressUpdates": "10000",
         "spark.ui.enabled": os.environ.get("SPARK_UI_ENABLED", "false"),
         # Small tables, two cores: Delta's default of 50 tasks per log replay is pure overhead.
         "spark.databricks.delta.snapshotPartitions": "2",
@@ -65,6 +67,35 @@ def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
     else:
         conf["spark.sql.catalogImplementation"] = "in-memory"
     return conf
+
+
+def submit_command(settings: Settings, script: Path, args: list[str]) -> list[str]:
+    """``spark-submit`` of a Python script with this module's configuration (no metastore)."""
+    conf = session_conf(settings, with_metastore=False)
+    cmd = [
+        str(Path(sys.executable).with_name("spark-submit")),
+        "--master",
+        conf.pop("spark.master"),
+        "--driver-memory",
+        conf.pop("spark.driver.memory"),
+    ]
+    for key, value in conf.items():
+        cmd += ["--conf", f"{key}={value}"]
+    return [*cmd, str(script), *args]
+
+
+def submit_env(settings: Settings) -> dict[str, str]:
+    """The environment a submitted script needs: this interpreter, its venv's bin, the paths."""
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        "LAKEHOUSE_DIR": str(settings.lakehouse_dir),
+        "LAKEHOUSE_JARS_DIR": str(settings.jars_dir),
+        "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+    }
 
 
 def build_session(settings: Settings, app_name: str, *, with_metastore: bool) -> SparkSession:

@@ -23,6 +23,8 @@
                 using delta
                 partitioned by (ingest_date)
                 location '{{ bronze_location(topic) }}'
+                -- staging reads new commits through the change data feed (lakehouse_bronze_batch)
+                tblproperties (delta.enableChangeDataFeed = true)
             {% endset %}
             {% do run_query(ddl) %}
         {% endfor %}

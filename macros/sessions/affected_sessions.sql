@@ -5,9 +5,10 @@
     events are all that need recomputing; superseded ones are deleted by the
     replace_intervals strategy. On a full refresh: every event that has a session.
 
-    batch_sql must select the batch's identity columns and event_date from staging.
+    batch_sql must select the batch's identity columns and event_date from staging (and the
+    key_columns, which only the fixed-window baseline uses).
 #}
-{% macro lakehouse_affected_session_events(events_model, batch_sql, identity, ts, start_col, end_col) %}
+{% macro lakehouse_affected_session_events(events_model, batch_sql, identity, ts, start_col, end_col, key_columns=none) %}
     {%- if not is_incremental() -%}
 scoped_events as (
 
@@ -16,7 +17,7 @@ scoped_events as (
 )
     {%- else -%}
     {%- set affected_ctes = lakehouse_batch_sessions(
-        events_model, batch_sql, identity, ['session_id'], start_col, end_col
+        events_model, batch_sql, identity, ['session_id'], start_col, end_col, key_columns
     ) -%}
     {%- if affected_ctes is none -%}
 scoped_events as (

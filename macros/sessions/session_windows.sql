@@ -4,12 +4,16 @@
       staged    the batch: key columns, `ts`, `is_action`
       existing  the model's own rows: key columns, `ts`, `date_column`, `is_action`,
                 session_start_ts, session_end_ts
-    and defines three more:
+    and defines these (bounds, bounds_reach and bounds_numbered build `windows`):
       existing_near  existing rows within G of a batch event of the same key; every session
                      the batch can touch has an activity among them
       touched        the sessions the batch extends, merges, moves or lands inside
-      windows        per key, [window_start, window_end): the touched sessions and the batch
-                     events (each activity widened by G); no other session crosses it
+      windows        per key, the disjoint spans [window_start, window_end) that the touched
+                     sessions and the batch events cover (each activity widened by G),
+                     overlapping ones merged; no other session crosses one, and activities
+                     of two windows are more than G apart, so sessions never span two.
+                     A late event five days back recomputes its own neighbourhood, not the
+                     five days of the key's history in between.
     `near` bounds the partitions existing_near reads (the batch's dates widened by G).
 #}
 {% macro lakehouse_session_windows(key_columns, ts, date_column, near) %}
@@ -49,26 +53,57 @@ touched as (
 
 ),
 
+bounds as (
+
+    select {{ key_columns | join(', ') }}, session_start_ts as bound_start, session_end_ts as bound_end
+    from touched
+    union all
+    select
+        {{ key_columns | join(', ') }},
+        {{ ts }} as bound_start,
+        case
+            when is_action then {{ ts }} + interval {{ gap }} seconds
+            else {{ ts }} + interval 1 millisecond
+        end as bound_end
+    from staged
+
+),
+
+bounds_reach as (
+
+    -- how far the key's earlier bounds reach: a bound starting past it opens a new window
+    select
+        *,
+        max(bound_end) over (
+            partition by {{ key_columns | join(', ') }}
+            order by bound_start, bound_end
+            rows between unbounded preceding and 1 preceding
+        ) as reach_before
+    from bounds
+
+),
+
+bounds_numbered as (
+
+    select
+        *,
+        sum(case when reach_before is null or bound_start > reach_before then 1 else 0 end) over (
+            partition by {{ key_columns | join(', ') }}
+            order by bound_start, bound_end
+            rows between unbounded preceding and current row
+        ) as window_number
+    from bounds_reach
+
+),
+
 windows as (
 
     select
         {{ key_columns | join(', ') }},
         min(bound_start) as window_start,
         max(bound_end) as window_end
-    from (
-        select {{ key_columns | join(', ') }}, session_start_ts as bound_start, session_end_ts as bound_end
-        from touched
-        union all
-        select
-            {{ key_columns | join(', ') }},
-            {{ ts }} as bound_start,
-            case
-                when is_action then {{ ts }} + interval {{ gap }} seconds
-                else {{ ts }} + interval 1 millisecond
-            end as bound_end
-        from staged
-    ) as bounds
-    group by {{ key_columns | join(', ') }}
+    from bounds_numbered
+    group by {{ key_columns | join(', ') }}, window_number
 
 )
 {%- endmacro %}

@@ -19,7 +19,24 @@
             ~ ' to_date(max(' ~ ts ~ ') + interval ' ~ gap ~ ' seconds) from staged'
         ) -%}
     {%- endif -%}
-    {%- if near is not none -%}
+    {%- if near is not none and lakehouse_fixed_window() -%}
+        {#- the benchmark's baseline: every event of a batch key since the horizon -#}
+        {%- set bounds = lakehouse_date_bounds(
+            'with ' ~ staged_ctes ~ ' select ' ~ lakehouse_fixed_window_start('max(' ~ date_column ~ ')')
+            ~ ', max(' ~ date_column ~ ') from staged'
+        ) -%}
+        {%- set window_ctes -%}
+windows as (
+
+    select distinct
+        {{ key_columns | join(', ') }},
+        timestamp({{ bounds.low }}) as window_start,
+        timestamp'9999-12-31 00:00:00' as window_end
+    from staged
+
+)
+        {%- endset -%}
+    {%- elif near is not none -%}
         {%- set window_ctes = lakehouse_session_windows(key_columns, ts, date_column, near) -%}
         {%- set bounds = lakehouse_date_bounds(
             'with ' ~ staged_ctes ~ ', ' ~ window_ctes

@@ -11,13 +11,16 @@
         {% do return({'low': none, 'high': none, 'empty': false}) %}
     {%- endif -%}
     {%- set high = run_query('select cast(max(_staged_at) as string) from ' ~ staging).columns[0].values()[0] -%}
-    {%- set low = none -%}
+    {#- a namespace: a plain `set` inside the loop would not outlive it -#}
+    {%- set found = namespace(low=none) -%}
     {%- if is_incremental() -%}
-        {%- set props = run_query('show tblproperties ' ~ this) -%}
-        {%- for row in props.rows if row[0] == 'lakehouse.staged_through' -%}
-            {%- set low = row[1] -%}
+        {%- for row in run_query('show tblproperties ' ~ this).rows -%}
+            {%- if row[0] == 'lakehouse.staged_through' -%}
+                {%- set found.low = row[1] -%}
+            {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+    {%- set low = found.low -%}
     {% do return({
         'low': none if low is none else "timestamp'" ~ low ~ "'",
         'high': none if high is none else "timestamp'" ~ high ~ "'",

@@ -31,6 +31,7 @@ with
     ts='`timestamp`',
     start_col='session_start_ts',
     end_col='session_end_ts',
+    key_columns=['user_id', 'product_code'],
 ) }},
 
 user_actions as (

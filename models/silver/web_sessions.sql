@@ -17,7 +17,7 @@
 
 {%- set batch = lakehouse_staged_batch(ref('stg_bronze__web_events')) -%}
 {%- set batch_sql -%}
-    select event_key, event_date
+    select event_key, host, ip, user_id, event_date
     from {{ ref('stg_bronze__web_events') }}
     where not is_quarantined and {{ lakehouse_staged_filter(batch) }}
 {%- endset %}
@@ -31,6 +31,7 @@ with
     ts='event_at',
     start_col='session_start_at',
     end_col='session_end_at',
+    key_columns=['host', 'ip', 'user_id'],
 ) }},
 
 ordered as (

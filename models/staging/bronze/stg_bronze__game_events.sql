@@ -26,6 +26,7 @@ parsed as (
              potion_type string, health_restored string, new_level string'
         ) as event,
         _ingested_at,
+        _bronze_version,
         kafka_partition,
         kafka_offset,
         source_file
@@ -53,6 +54,7 @@ typed as (
         try_cast(event.health_restored as int) as health_restored,
         try_cast(event.new_level as int) as new_level,
         _ingested_at,
+        _bronze_version,
         kafka_partition,
         kafka_offset,
         source_file
@@ -90,6 +92,7 @@ final as (
         health_restored,
         new_level,
         _ingested_at,
+        _bronze_version,
         {{ dbt.current_timestamp() }} as _staged_at
     from first_arrivals
 

@@ -23,6 +23,7 @@ parsed as (
             'user_id string, event_id string, product_code string, timestamp string'
         ) as event,
         _ingested_at,
+        _bronze_version,
         kafka_partition,
         kafka_offset,
         source_file
@@ -38,6 +39,7 @@ typed as (
         event.product_code as product_code,
         try_to_timestamp(event.timestamp) as event_at,
         _ingested_at,
+        _bronze_version,
         kafka_partition,
         kafka_offset,
         source_file
@@ -86,6 +88,7 @@ final as (
         quarantine_reason is not null as is_quarantined,
         quarantine_reason,
         _ingested_at,
+        _bronze_version,
         {{ dbt.current_timestamp() }} as _staged_at
     from first_arrivals
 

@@ -28,6 +28,7 @@ parsed as (
             'country string, state string, city string, os string, browser string, device string'
         ) as enriched,
         _ingested_at,
+        _bronze_version,
         kafka_partition,
         kafka_offset,
         source_file
@@ -58,6 +59,7 @@ typed as (
         enriched.browser as browser,
         enriched.device as device,
         _ingested_at,
+        _bronze_version,
         kafka_partition,
         kafka_offset,
         source_file
@@ -126,6 +128,7 @@ final as (
         quarantine_reason is not null as is_quarantined,
         quarantine_reason,
         _ingested_at,
+        _bronze_version,
         {{ dbt.current_timestamp() }} as _staged_at
     from first_arrivals
 

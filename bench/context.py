@@ -1,0 +1,117 @@
+"""What every benchmark gets: the sizes, the results, a work folder and the progress display."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.results import Results
+from streaming.settings import Settings, load
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The sizes of a run. ``full`` is what the committed results use; ``smoke`` checks that
+    every benchmark still works, in a few minutes."""
+
+    name: str
+    ingest_events: int
+    partitions: int
+    history_days: tuple[int, ...]
+    events_per_day: int  # per stream (web and IDE each)
+    late_fraction: float
+    late_max_days: int
+    collector_requests: int
+    concurrency: tuple[int, ...]
+    seed: int = 7
+
+    def describe(self) -> dict:
+        return {
+            "ingest_events": self.ingest_events,
+            "kafka_partitions": self.partitions,
+            "history_days": list(self.history_days),
+            "events_per_day_per_stream": self.events_per_day,
+            "late_fraction": self.late_fraction,
+            "late_max_days": self.late_max_days,
+            "collector_requests": self.collector_requests,
+            "concurrency": list(self.concurrency),
+        }
+
+
+PLANS = {
+    "full": Plan("full", 2_000_000, 2, (1, 7, 30), 40_000, 0.05, 5, 5_000, (1, 16, 64)),
+    "smoke": Plan("smoke", 20_000, 2, (1, 2), 1_500, 0.05, 5, 300, (1, 16, 64)),
+}
+
+
+def free_port_pair() -> int:
+    """A port p such that p and p+1 (the KRaft controller) are both free."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two free adjacent ports on 127.0.0.1")
+
+
+@dataclass
+class Context:
+    plan: Plan
+    results: Results
+    work_dir: Path
+    progress: Progress
+    console: Console
+    _overall: object = field(default=None)
+
+    def settings(self, name: str, *, kafka: bool = False) -> Settings:
+        """A lakehouse of its own under the work folder (emptied first)."""
+        lakehouse = self.work_dir / name
+        if lakehouse.exists():
+            shutil.rmtree(lakehouse)
+        lakehouse.mkdir(parents=True)
+        bootstrap = f"127.0.0.1:{free_port_pair()}" if kafka else "127.0.0.1:9"
+        return Settings(lakehouse.resolve(), load().jars_dir, bootstrap)
+
+    def log(self, name: str) -> Path:
+        return self.work_dir / "logs" / f"{name}.log"
+
+    def step(self, description: str) -> None:
+        """Say what runs now; the previous step is done."""
+        if self._overall is None:
+            self._overall = self.progress.add_task("bench", total=None)
+        self.progress.update(self._overall, description=description)
+        self.progress.console.log(description)
+
+    def done(self, message: str) -> None:
+        self.progress.console.log(f"  [green]{message}[/]")
+
+    @contextmanager
+    def counter(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
+        self.step(description)
+        task = self.progress.add_task(description, total=total)
+        try:
+            yield lambda n: self.progress.advance(task, n)
+        finally:
+            self.progress.remove_task(task)
+
+
+def progress_display(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )

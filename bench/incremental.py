@@ -1,0 +1,202 @@
+"""Incremental cost vs history, dbt's fixed cost, and the fixed-window baseline.
+
+For each history length H (days): a lakehouse of its own gets H days of web and IDE events
+through the feeder's files source and a first ``dbt run``; then one daily batch lands (5% of
+it late by up to five days) and the incremental ``dbt run`` is timed, then a run with no new
+data (dbt's and Spark's fixed cost). At the longest history also:
+
+  - a full refresh over the same data, whose silver and gold tables must fingerprint
+    exactly like the incremental run's (the product's promise, checked at scale);
+  - the baseline: the lakehouse is put back to its state before the batch, the batch lands
+    again, and ``dbt run --vars '{sessions__recompute: fixed_window}'`` recomputes every
+    event of the affected keys over the last 6 days, as the published batch jobs do.
+
+Every time is a whole ``dbt run`` in a new process, JVM start included: what a scheduler pays.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+
+from bench import history, steps
+from bench.context import Context
+
+FIXED_WINDOW = "{sessions__recompute: fixed_window}"
+
+
+def run(ctx: Context) -> None:
+    plan, results = ctx.plan, ctx.results
+    # Yesterday, so no event of the batch lies ahead of the clock (staging quarantines those).
+    batch_day = datetime.now(UTC).date() - timedelta(days=1)
+    incremental: dict[int, float] = {}
+    longest = max(plan.history_days)
+    for days in plan.history_days:
+        name = f"history-{days}d"
+        settings = ctx.settings(name)
+        inbox = settings.lakehouse_dir / "inbox"
+        ctx.step(f"{name}: writing {days} day(s) of history and a daily batch")
+        written = history.write(
+            inbox,
+            days,
+            plan.events_per_day,
+            plan.late_fraction,
+            plan.late_max_days,
+            batch_day,
+            plan.seed,
+        )
+        totals = {
+            k: sum(getattr(w, k) for w in written.values())
+            for k in ("history_events", "batch_events", "late_events")
+        }
+
+        def feed(part: str, settings=settings, inbox=inbox, name=name) -> None:
+            steps.feed(
+                settings,
+                [
+                    "--source",
+                    "files",
+                    "--format",
+                    "json",
+                    "--topics",
+                    "web_events,ide_events",
+                    "--input-path",
+                    str(inbox / part / "{topic}"),
+                    "--available-now",
+                ],
+                ctx.log(f"{name}-feed-{part}"),
+                f"{name}: feeding the {part}",
+            )
+
+        ctx.step(f"{name}: feeding {totals['history_events']:,} history events into bronze")
+        feed("history")
+        ctx.step(f"{name}: first dbt run (seeds, then every model)")
+        steps.dbt(settings, ["seed"], ctx.log(f"{name}-seed"), f"{name}: dbt seed")
+        build = steps.dbt(settings, ["run"], ctx.log(f"{name}-build"), f"{name}: first dbt run")
+        results.add(
+            "incremental",
+            f"first build, {days} d history",
+            build.seconds,
+            "s",
+            f"{totals['history_events']:,} events",
+        )
+        snapshot = settings.lakehouse_dir.with_name(name + "-before-batch")
+        if days == longest:
+            ctx.step(f"{name}: keeping a copy of the lakehouse for the baseline")
+            if snapshot.exists():
+                shutil.rmtree(snapshot)
+            shutil.copytree(settings.lakehouse_dir, snapshot, symlinks=True)
+
+        ctx.step(
+            f"{name}: feeding the daily batch "
+            f"({totals['batch_events']:,} events, {totals['late_events']:,} late)"
+        )
+        feed("batch")
+        ctx.step(f"{name}: incremental dbt run")
+        incr = steps.dbt(
+            settings, ["run"], ctx.log(f"{name}-incremental"), f"{name}: incremental dbt run"
+        )
+        incremental[days] = results.add(
+            "incremental",
+            f"incremental run, {days} d history",
+            incr.seconds,
+            "s",
+            f"batch of {totals['batch_events']:,} events, {totals['late_events']:,} late",
+        )
+        ctx.step(f"{name}: dbt run with no new data")
+        idle = steps.dbt(
+            settings, ["run"], ctx.log(f"{name}-no-new-data"), f"{name}: dbt run, no new data"
+        )
+        results.add(
+            "dbt overhead",
+            f"incremental run with no new data, {days} d history",
+            idle.seconds,
+            "s",
+            "dbt + Spark start, watermark reads, empty MERGEs",
+        )
+        if days != longest:
+            continue
+
+        ctx.step(f"{name}: fingerprinting the incremental result")
+        incr_prints = _fingerprint(ctx, settings, f"{name}-incremental")
+        ctx.step(f"{name}: dbt run --full-refresh")
+        full = steps.dbt(
+            settings,
+            ["run", "--full-refresh"],
+            ctx.log(f"{name}-full-refresh"),
+            f"{name}: full refresh",
+        )
+        results.add(
+            "incremental",
+            f"full refresh, {days} d history",
+            full.seconds,
+            "s",
+            f"{totals['history_events'] + totals['batch_events']:,} events",
+        )
+        ctx.step(f"{name}: fingerprinting the full refresh")
+        full_prints = _fingerprint(ctx, settings, f"{name}-full-refresh")
+        differ = sorted(t for t in full_prints if incr_prints.get(t) != full_prints[t])
+        if differ:
+            raise steps.BenchError(
+                f"{name}: the incremental run differs from the full refresh in {', '.join(differ)} "
+                f"(fingerprints in {ctx.work_dir / 'logs'})"
+            )
+        results.check(
+            f"{name}: after the incremental run, all {len(full_prints)} silver and gold tables "
+            "equal a full refresh over the same data (row count and content hash)"
+        )
+
+        ctx.step(f"{name}: baseline: back to the state before the batch, batch again")
+        shutil.rmtree(settings.lakehouse_dir)
+        snapshot.rename(settings.lakehouse_dir)
+        feed("batch")
+        ctx.step(f"{name}: baseline dbt run (fixed 6-day window for the affected keys)")
+        base = steps.dbt(
+            settings,
+            ["run", "--vars", FIXED_WINDOW],
+            ctx.log(f"{name}-baseline"),
+            f"{name}: baseline run",
+        )
+        results.add(
+            "incremental",
+            f"fixed-window baseline, {days} d history",
+            base.seconds,
+            "s",
+            "all events of the affected keys in the last 6 days",
+        )
+
+        shortest = min(plan.history_days)
+        results.target(
+            f"incremental {days} d / incremental {shortest} d",
+            incremental[days] / incremental[shortest],
+            "<=",
+            1.3,
+            "dbt run seconds",
+        )
+        results.target(
+            f"incremental {days} d / full refresh {days} d",
+            incremental[days] / full.seconds,
+            "<=",
+            0.2,
+            "dbt run seconds",
+        )
+        results.target(
+            f"baseline {days} d / incremental {days} d",
+            base.seconds / incremental[days],
+            ">=",
+            3.0,
+            "dbt run seconds",
+        )
+
+
+def _fingerprint(ctx: Context, settings, name: str) -> dict:
+    out = ctx.work_dir / "logs" / f"{name}-fingerprint.json"
+    steps.spark_job(
+        settings,
+        steps.JOBS / "fingerprint.py",
+        ["--out", str(out)],
+        ctx.log(f"{name}-fingerprint"),
+        "fingerprint",
+    )
+    return json.loads(out.read_text())

@@ -1,0 +1,86 @@
+"""Run and time the pipeline's own commands (spark-submit, dbt) as a user would, with their
+output kept in a log file per step so the progress display stays readable."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from streaming.dbt_runner import dbt_env
+from streaming.settings import REPO_ROOT, Settings
+from streaming.spark import submit_command, submit_env
+
+FEEDER = REPO_ROOT / "streaming" / "feeder.py"
+JOBS = Path(__file__).resolve().parent / "jobs"
+LANDED = re.compile(
+    r"^(?:feeder|job): (\S+): (\d+) rows landed in (\d+) batch\(es\), ([\d.]+) s", re.M
+)
+
+
+class BenchError(Exception):
+    """A step of the benchmark failed; the message names it and where its log is."""
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    output: str
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def run_timed(cmd: list[str], env: dict[str, str], log: Path, what: str) -> Timed:
+    """Run ``cmd``, wall-clock it, keep its output in ``log``; raise BenchError on failure."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    proc = subprocess.run(
+        cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    seconds = time.monotonic() - began
+    log.write_text(f"$ {' '.join(cmd)}\n\n{proc.stdout}")
+    if proc.returncode != 0:
+        raise BenchError(
+            f"{what} failed (exit {proc.returncode}); log: {log}\n{_tail(proc.stdout)}"
+        )
+    return Timed(seconds, proc.stdout)
+
+
+def spark_job(settings: Settings, script: Path, args: list[str], log: Path, what: str) -> Timed:
+    cmd = submit_command(settings, script, args)
+    return run_timed(cmd, submit_env(settings), log, what)
+
+
+@dataclass(frozen=True)
+class Landed:
+    rows: int
+    batches: int
+    seconds: float  # inside the job: from the queries' start until they stopped
+    wall_seconds: float  # the whole spark-submit, JVM start included
+
+
+def feed(settings: Settings, args: list[str], log: Path, what: str) -> dict[str, Landed]:
+    """Run the feeder; returns what each query reported it landed."""
+    done = spark_job(settings, FEEDER, args, log, what)
+    landed = landed_lines(done)
+    if not landed:
+        raise BenchError(f"{what}: the feeder reported nothing landed; log: {log}")
+    return landed
+
+
+def landed_lines(done: Timed) -> dict[str, Landed]:
+    return {
+        name: Landed(int(rows), int(batches), float(secs), done.seconds)
+        for name, rows, batches, secs in LANDED.findall(done.output)
+    }
+
+
+def dbt(settings: Settings, args: list[str], log: Path, what: str) -> Timed:
+    """``dbt ARGS`` in a child process, as `./lakehouse dbt` runs it: JVM start included."""
+    env = {**submit_env(settings), **dbt_env(settings)}
+    return run_timed([str(Path(sys.executable).with_name("dbt")), *args], env, log, what)
