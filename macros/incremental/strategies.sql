@@ -12,7 +12,8 @@
                       [interval_start, interval_end) overlaps a new row but whose unique_key
                       differs: the superseded sessions after a merge or a moved start.
 
-    All three cache the model's rows first (they are read more than once) and, with the
+    All three cache the model's rows first (they are read more than once), skip the MERGE
+    when there are none (a run with no new data commits nothing), and, with the
     config prune_partitions={'column': C, 'low': EXPR, 'high': EXPR}, restrict the target to
     partitions C between min(EXPR low) and max(EXPR high) of the new rows, as literals, so
     Delta reads only the partitions a batch can touch.
@@ -37,6 +38,10 @@
             {% do exceptions.raise_compiler_error("incremental_strategy '" ~ strategy ~ "' needs a unique_key") %}
         {%- endif -%}
         {%- do run_query('cache table ' ~ source) -%}
+        {%- if run_query('select 1 from ' ~ source ~ ' limit 1').rows | length == 0 -%}
+            {#- nothing new: a MERGE would still replay the target's log and commit -#}
+            select 'nothing to merge' as lakehouse_skipped
+        {%- else -%}
         {%- set predicates = ([] if incremental_predicates is none else [] + incremental_predicates)
             + lakehouse_prune_predicates(source) -%}
         {%- if strategy == 'insert_new' -%}
@@ -45,6 +50,7 @@
             {{ lakehouse_upsert_sql(source, target, unique_key, predicates) }}
         {%- else -%}
             {{ lakehouse_replace_intervals_sql(source, target, unique_key, predicates) }}
+        {%- endif -%}
         {%- endif -%}
     {%- else -%}
         {{ dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) }}

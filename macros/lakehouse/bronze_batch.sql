@@ -23,7 +23,11 @@
     select *, cast({{ current }} as bigint) as _bronze_version
     from {{ bronze_relation }} version as of {{ current }}
     where not is_malformed
-    {%- elif read >= current %}
+    {%- elif read > current -%}
+        {%- do exceptions.raise_compiler_error(
+            bronze_relation ~ " is at version " ~ current ~ " but " ~ this ~ " has read it up to version "
+            ~ read ~ ": the bronze table was recreated; rebuild with dbt run --full-refresh") -%}
+    {%- elif read == current %}
     select *, cast(null as bigint) as _bronze_version from {{ bronze_relation }} where false
     {%- else %}
     select {{ lakehouse_bronze_columns() | join(', ') }}, _commit_version as _bronze_version

@@ -79,3 +79,6 @@ def reset_lakehouse(spark, settings: Settings) -> None:
         spark.sql(f"drop database if exists {schema} cascade")
     for d in (settings.bronze_dir, settings.checkpoints_dir, settings.warehouse_dir):
         shutil.rmtree(d, ignore_errors=True)
+    # Delta caches each path's log in the JVM: a table recreated at the same path would be
+    # seen at its old version (its history replaced behind the cache's back).
+    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
