@@ -84,9 +84,14 @@
 {% endmacro %}
 
 
-{# post-hook: drop the cached rows of the model's temporary view. #}
+{#
+    post-hook: drop the model's temporary view, and with it its cached rows. Dropping (not
+    only uncaching) matters when dbt runs several times in one Spark session (dbtRunner,
+    tests): a view left behind still names the last run's batch (e.g. a change-feed version
+    range), and touching it in a later run would re-resolve that stale definition.
+#}
 {% macro lakehouse_release_tmp() -%}
-    uncache table if exists {{ this.identifier }}__dbt_tmp
+    drop view if exists {{ this.identifier }}__dbt_tmp
 {%- endmacro %}
 
 

@@ -82,3 +82,9 @@ def reset_lakehouse(spark, settings: Settings) -> None:
     # Delta caches each path's log in the JVM: a table recreated at the same path would be
     # seen at its old version (its history replaced behind the cache's back).
     spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+    # Cached rows and temporary views (dbt's __dbt_tmp views) of the last run would name
+    # tables and versions that no longer exist.
+    spark.catalog.clearCache()
+    for table in spark.catalog.listTables():
+        if table.isTemporary:
+            spark.catalog.dropTempView(table.name)
