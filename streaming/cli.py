@@ -428,11 +428,11 @@ def test(ctx: typer.Context) -> None:
     """ruff (lint + format check), then pytest; extra arguments go to pytest."""
     bin_dir = Path(sys.executable).parent
     for cmd in (
-        [str(bin_dir / "ruff"), "check", "streaming"],
-        [str(bin_dir / "ruff"), "format", "--check", "streaming"],
+        [str(bin_dir / "ruff"), "check", "streaming", "bench"],
+        [str(bin_dir / "ruff"), "format", "--check", "streaming", "bench"],
     ):
         if subprocess.call(cmd, cwd=REPO_ROOT) != 0:
-            fail("ruff found problems (run `.venv/bin/ruff format streaming` to fix layout)")
+            fail("ruff found problems (run `.venv/bin/ruff format streaming bench` to fix layout)")
     code = subprocess.call([sys.executable, "-m", "pytest", *ctx.args], cwd=REPO_ROOT)
     if code == 5:
         fail("pytest collected no tests", code=5)
