@@ -84,30 +84,14 @@ def run(ctx: Context) -> None:
         )
 
         ctx.step("ingest: Spark Kafka source -> noop (the ceiling)")
-        ceiling = _one(
-            steps.spark_job(
-                settings,
-                steps.JOBS / "kafka_noop.py",
-                ["--topic", TOPIC, "--transform", "raw"],
-                ctx.log("ingest-noop-raw"),
-                "Spark -> noop",
-            )
-        )
+        ceiling = _noop(ctx, settings, "raw")
         ctx.step("ingest: the feeder (--available-now, Delta bronze)")
         fed = steps.feed(
             settings, ["--topics", TOPIC, "--available-now"], ctx.log("ingest-feeder"), "feeder"
         )
         feeder = next(iter(fed.values()))
         ctx.step("ingest: Spark Kafka source + bronze columns -> noop")
-        transform = _one(
-            steps.spark_job(
-                settings,
-                steps.JOBS / "kafka_noop.py",
-                ["--topic", TOPIC, "--transform", "bronze"],
-                ctx.log("ingest-noop-bronze"),
-                "Spark + bronze columns -> noop",
-            )
-        )
+        transform = _noop(ctx, settings, "bronze")
         ctx.step("ingest: kafka-python consumer")
         consumed, consume_s = consume_all(settings.kafka_bootstrap, n)
     finally:
@@ -142,8 +126,17 @@ def run(ctx: Context) -> None:
     results.target("feeder / noop ceiling", ratio, ">=", 0.8, "events/s, feeder vs Spark -> noop")
 
 
-def _one(done: steps.Timed) -> steps.Landed:
+def _noop(ctx: Context, settings, transform: str) -> steps.Landed:
+    """Drain the topic into Spark's noop sink (``raw``: the ceiling; ``bronze``: with the
+    feeder's columns computed) and return what the job reported it read."""
+    done = steps.spark_job(
+        settings,
+        steps.JOBS / "kafka_noop.py",
+        ["--topic", TOPIC, "--transform", transform],
+        ctx.log(f"ingest-noop-{transform}"),
+        f"Spark ({transform}) -> noop",
+    )
     landed = steps.landed_lines(done)
     if len(landed) != 1:
-        raise steps.BenchError("a Spark job did not report what it read")
+        raise steps.BenchError(f"Spark ({transform}) -> noop did not report what it read")
     return next(iter(landed.values()))

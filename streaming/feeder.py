@@ -260,7 +260,9 @@ def run(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> dict[s
                 if remaining is not None and remaining <= 0:
                     ended = True
                 else:
-                    ended = q.awaitTermination(0.5 if remaining is None else min(0.5, remaining))
+                    # Spark waits whole milliseconds and refuses 0: never ask for less than 50 ms.
+                    wait = 0.5 if remaining is None else max(0.05, min(0.5, remaining))
+                    ended = q.awaitTermination(wait)
                 if ended:
                     stopped_after[q.name] = time.monotonic() - began
                     pending.remove(q)
