@@ -3,6 +3,7 @@ output kept in a log file per step so the progress display stays readable."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -84,3 +85,14 @@ def dbt(settings: Settings, args: list[str], log: Path, what: str) -> Timed:
     """``dbt ARGS`` in a child process, as `./lakehouse dbt` runs it: JVM start included."""
     env = {**submit_env(settings), **dbt_env(settings)}
     return run_timed([str(Path(sys.executable).with_name("dbt")), *args], env, log, what)
+
+
+def model_seconds(settings: Settings) -> dict[str, float]:
+    """Seconds each model took in the last dbt invocation (from dbt's run_results.json)."""
+    path = Path(dbt_env(settings)["DBT_TARGET_PATH"]) / "run_results.json"
+    results = json.loads(path.read_text())["results"]
+    return {
+        r["unique_id"].rsplit(".", 1)[-1]: float(r["execution_time"])
+        for r in results
+        if r["unique_id"].startswith("model.")
+    }

@@ -41,23 +41,26 @@ BRONZE_COLUMNS = (
 PARTITION_COLUMN = "ingest_date"
 
 
-def malformed_reason(raw: Column, topic: str) -> Column:
-    """Why ``raw`` cannot be an event of ``topic``, or null when it can."""
+def malformed_reason(raw: Column, parsed: Column, topic: str) -> Column:
+    """Why ``raw`` cannot be an event of ``topic``, or null when it can.
+
+    ``parsed`` is ``try_parse_json(raw)``, computed once by ``finish`` for every check.
+    """
     from pyspark.sql import functions as F
 
     field = EVENT_TIME_FIELD[topic]
-    parsed = F.try_parse_json(raw)
     ts_text = F.try_variant_get(parsed, f"$.{field}", "string")
     return (
         F.when(raw.isNull() | (F.trim(raw) == ""), F.lit("empty_value"))
         .when(parsed.isNull(), F.lit("invalid_json"))
-        .when(~F.schema_of_variant(parsed).startswith("OBJECT"), F.lit("not_a_json_object"))
+        # valid JSON whose text opens with a brace is an object (cheaper than its schema)
+        .when(~F.ltrim(raw).startswith("{"), F.lit("not_a_json_object"))
         .when(ts_text.isNull(), F.lit(f"missing_field:{field}"))
         .when(F.try_to_timestamp(ts_text).isNull(), F.lit(f"unparseable_timestamp:{field}"))
     )
 
 
-def enrichment(raw: Column, topic: str) -> Column:
+def enrichment(parsed: Column, topic: str) -> Column:
     """Geo and user-agent lookups (JSON text) for web events; null for other topics."""
     from pyspark.sql import functions as F
 
@@ -65,19 +68,24 @@ def enrichment(raw: Column, topic: str) -> Column:
         return F.lit(None).cast("string")
     from streaming.enrich import enrichment_json
 
-    return enrichment_json(F.get_json_object(raw, "$.ip"), F.get_json_object(raw, "$.user_agent"))
+    return enrichment_json(
+        F.try_variant_get(parsed, "$.ip", "string"),
+        F.try_variant_get(parsed, "$.user_agent", "string"),
+    )
 
 
 def finish(df: DataFrame, topic: str) -> DataFrame:
     """Add the flags, enrichment, landing time and arrival-date partition; fix column order."""
     from pyspark.sql import functions as F
 
-    reason = malformed_reason(F.col("raw_value"), topic)
+    # Parse each value once: the checks and the lookups all read the parsed variant.
+    parsed = F.col("_parsed")
     return (
-        df.withColumn("malformed_reason", reason)
+        df.withColumn("_parsed", F.try_parse_json(F.col("raw_value")))
+        .withColumn("malformed_reason", malformed_reason(F.col("raw_value"), parsed, topic))
         .withColumn(
             "enrichment",
-            F.when(F.col("malformed_reason").isNull(), enrichment(F.col("raw_value"), topic)),
+            F.when(F.col("malformed_reason").isNull(), enrichment(parsed, topic)),
         )
         .withColumn("is_malformed", F.col("malformed_reason").isNotNull())
         .withColumn("_ingested_at", F.current_timestamp())
