@@ -35,8 +35,13 @@ def _geo_reader():
     return geolite2.reader()
 
 
+@lru_cache(maxsize=65536)
 def geo(ip: str | None) -> dict[str, str | None]:
-    """Country, first subdivision and city of an IPv4/IPv6 address (None when unknown)."""
+    """Country, first subdivision and city of an IPv4/IPv6 address (None when unknown).
+
+    Cached per Python worker: the same visitors come back batch after batch. Callers must
+    not modify the returned dict.
+    """
     empty = {"country": None, "state": None, "city": None}
     if not ip:
         return empty
