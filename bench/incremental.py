@@ -189,20 +189,14 @@ def run(ctx: Context) -> None:
                 "variable cost: the run minus the run with no new data",
             )
         if beyond["incremental"] > 0:
-            results.add(
-                "incremental",
-                f"variable cost: full refresh / incremental, {days} d history",
-                beyond["full refresh"] / beyond["incremental"],
-                "x",
-                "how much more work a full refresh does, fixed cost left out",
-            )
-            results.add(
-                "incremental",
-                f"variable cost: baseline / incremental, {days} d history",
-                beyond["baseline"] / beyond["incremental"],
-                "x",
-                "how much more work the fixed-window baseline does, fixed cost left out",
-            )
+            for run_name in ("full refresh", "baseline"):
+                results.add(
+                    "incremental",
+                    f"variable cost: {run_name} / incremental, {days} d history",
+                    beyond[run_name] / beyond["incremental"],
+                    "x",
+                    f"how much more work the {run_name} does, fixed cost left out",
+                )
 
         shortest = min(plan.history_days)
         if days != shortest:

@@ -44,7 +44,7 @@ PARTITION_COLUMN = "ingest_date"
 def malformed_reason(raw: Column, parsed: Column, topic: str) -> Column:
     """Why ``raw`` cannot be an event of ``topic``, or null when it can.
 
-    ``parsed`` is ``try_parse_json(raw)``, computed once by ``finish`` for every check.
+    ``parsed`` is ``try_parse_json(raw)``, computed once by ``checked`` for every check.
     """
     from pyspark.sql import functions as F
 
@@ -74,18 +74,25 @@ def enrichment(parsed: Column, topic: str) -> Column:
     )
 
 
+def checked(df: DataFrame, topic: str) -> DataFrame:
+    """Add ``_parsed`` (the raw value parsed once, as a variant) and ``malformed_reason``."""
+    from pyspark.sql import functions as F
+
+    return df.withColumn("_parsed", F.try_parse_json(F.col("raw_value"))).withColumn(
+        "malformed_reason", malformed_reason(F.col("raw_value"), F.col("_parsed"), topic)
+    )
+
+
 def finish(df: DataFrame, topic: str) -> DataFrame:
     """Add the flags, enrichment, landing time and arrival-date partition; fix column order."""
     from pyspark.sql import functions as F
 
-    # Parse each value once: the checks and the lookups all read the parsed variant.
-    parsed = F.col("_parsed")
+    # The checks and the lookups all read the one parsed variant.
     return (
-        df.withColumn("_parsed", F.try_parse_json(F.col("raw_value")))
-        .withColumn("malformed_reason", malformed_reason(F.col("raw_value"), parsed, topic))
+        checked(df, topic)
         .withColumn(
             "enrichment",
-            F.when(F.col("malformed_reason").isNull(), enrichment(parsed, topic)),
+            F.when(F.col("malformed_reason").isNull(), enrichment(F.col("_parsed"), topic)),
         )
         .withColumn("is_malformed", F.col("malformed_reason").isNotNull())
         .withColumn("_ingested_at", F.current_timestamp())

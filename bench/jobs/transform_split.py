@@ -1,12 +1,12 @@
 """Where the feeder's time goes per event, without Kafka: the bronze transform split in parts.
 
-    ./lakehouse submit bench/jobs/transform_split.py [--events 300000]
+    .venv/bin/python bench/jobs/transform_split.py [--events 300000]
 
 Generates N web events (the producer's generator), caches their JSON text in memory, then
 times each part on the same rows, best of three, into the ``noop`` sink unless said:
 
   read         the cached text alone (the floor)
-  checks       parse once, the malformed-event checks (``streaming.bronze.malformed_reason``)
+  checks       parse once, the malformed-event checks (``streaming.bronze.checked``)
   all columns  every bronze column the feeder computes, geo/user-agent enrichment included
   Delta write  the same rows, already computed and cached, appended to a Delta table
 
@@ -72,11 +72,7 @@ def main() -> int:
             F.lit(None).cast("string").alias("source_file"),
         ).cache()
         events = raw.count()
-        parsed = raw.withColumn("_parsed", F.try_parse_json("raw_value"))
-        checks = parsed.withColumn(
-            "malformed_reason",
-            bronze.malformed_reason(F.col("raw_value"), F.col("_parsed"), "web_events"),
-        )
+        checks = bronze.checked(raw, "web_events")
         columns = bronze.finish(raw, "web_events")
 
         def noop(df):
