@@ -1,32 +1,40 @@
--- depends_on: {{ ref('web_events_sessionized') }}
+-- depends_on: {{ ref('int_web_session_windows') }}
 {{
     config(
         incremental_strategy='upsert',
         unique_key=['host', 'session_date'],
+        partition_by=['session_date'],
+        prune_partitions='session_date',
         delete_when='@sessions = 0',
-        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__web_events')) }}",
     )
 }}
 
-{#- Per host and session date. Incremental: only the (host, day) rows changed sessions touch. -#}
-{%- set batch = lakehouse_staged_batch(ref('stg_bronze__web_events')) -%}
-{%- set affected = none -%}
-{%- if is_incremental() -%}
-    {%- set affected = lakehouse_affected_days(
-        ref('web_events_sessionized'),
-        'select event_key, host, event_date from ' ~ ref('stg_bronze__web_events')
-            ~ ' where not is_quarantined and ' ~ lakehouse_staged_filter(batch),
-        identity=['event_key'],
-        group_column='host',
-        start_col='session_start_at',
-        end_col='session_end_at',
-    ) -%}
+{#-
+    Per host and session date. Incremental: only the (host, day) rows this run's windows
+    span. Every session that changed, and every one it superseded, lies inside a window, so
+    those days are the only ones whose figures can move; a day whose last session moved
+    away gets zero sessions, and the upsert deletes it.
+-#}
+{%- set batch = lakehouse_consumer_batch(
+    ref('int_web_session_windows'),
+    lakehouse_model_mark(ref('web_sessions')),
+) -%}
+{%- set days = none -%}
+{%- if is_incremental() and not batch.empty -%}
+    {%- set days = lakehouse_window_dates(ref('int_web_session_windows')) -%}
 {%- endif %}
+{{ lakehouse_batch_marker(batch) }}
 
 with
 
-{% if affected is not none -%}
-{{ affected.ctes }},
+{% if is_incremental() -%}
+affected_days as (
+
+    select distinct windows.host, day
+    from {{ ref('int_web_session_windows') }} as windows
+    lateral view explode(sequence(to_date(windows.window_start), to_date(windows.window_end))) as day
+
+),
 
 sessions as (
 
@@ -35,20 +43,7 @@ sessions as (
     left semi join affected_days
         on web_sessions.host = affected_days.host
         and web_sessions.session_date = affected_days.day
-    where web_sessions.session_date between {{ affected.low }} and {{ affected.high }}
-
-),
-{%- elif is_incremental() -%}
-affected_days as (
-
-    select cast(null as string) as host, cast(null as date) as day
-    where false
-
-),
-
-sessions as (
-
-    select * from {{ ref('web_sessions') }} where false
+    where {{ lakehouse_in_dates('web_sessions.session_date', days) }}
 
 ),
 {%- else -%}

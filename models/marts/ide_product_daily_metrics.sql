@@ -1,33 +1,29 @@
--- depends_on: {{ ref('ide_events_sessionized') }}
+-- depends_on: {{ ref('int_ide_session_windows') }}
 {{
     config(
         incremental_strategy='upsert',
         unique_key=['product_code', 'session_date'],
+        partition_by=['session_date'],
+        prune_partitions='session_date',
         delete_when='@sessions = 0 and @ide_events = 0',
-        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__ide_events')) }}",
     )
 }}
 
 {#-
     Per IDE product and day. `session_date` is the session's start date for the session
     measures and the event's date for the share of IDE-generated events outside any session.
-    Incremental: only the (product, day) rows a batch can change.
+    Incremental: only the (product, day) rows this run's windows span: every changed or
+    superseded session, and every batch event, lies inside a window.
 -#}
-{%- set batch = lakehouse_staged_batch(ref('stg_bronze__ide_events')) -%}
-{%- set affected = none -%}
-{%- if is_incremental() -%}
-    {%- set affected = lakehouse_affected_days(
-        ref('ide_events_sessionized'),
-        'select user_id, event_id, product_code, event_at as `timestamp`, event_date from '
-            ~ ref('stg_bronze__ide_events')
-            ~ ' where not is_quarantined and ' ~ lakehouse_staged_filter(batch),
-        identity=['user_id', 'event_id', 'product_code', '`timestamp`'],
-        group_column='product_code',
-        start_col='session_start_ts',
-        end_col='session_end_ts',
-        include_event_dates=true,
-    ) -%}
+{%- set batch = lakehouse_consumer_batch(
+    ref('int_ide_session_windows'),
+    lakehouse_model_mark(ref('ide_sessions')),
+) -%}
+{%- set days = none -%}
+{%- if is_incremental() and not batch.empty -%}
+    {%- set days = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
 {%- endif %}
+{{ lakehouse_batch_marker(batch) }}
 
 with
 
@@ -37,8 +33,14 @@ user_actions as (
 
 ),
 
-{% if affected is not none -%}
-{{ affected.ctes }},
+{% if is_incremental() -%}
+affected_days as (
+
+    select distinct windows.product_code, day
+    from {{ ref('int_ide_session_windows') }} as windows
+    lateral view explode(sequence(to_date(windows.window_start), to_date(windows.window_end))) as day
+
+),
 
 sessions as (
 
@@ -47,7 +49,7 @@ sessions as (
     left semi join affected_days
         on ide_sessions.product_code = affected_days.product_code
         and ide_sessions.session_date = affected_days.day
-    where ide_sessions.session_date between {{ affected.low }} and {{ affected.high }}
+    where {{ lakehouse_in_dates('ide_sessions.session_date', days) }}
 
 ),
 
@@ -58,26 +60,7 @@ events as (
     left semi join affected_days
         on events.product_code = affected_days.product_code
         and events.event_date = affected_days.day
-    where events.event_date between {{ affected.low }} and {{ affected.high }}
-
-),
-{%- elif is_incremental() -%}
-affected_days as (
-
-    select cast(null as string) as product_code, cast(null as date) as day
-    where false
-
-),
-
-sessions as (
-
-    select * from {{ ref('ide_sessions') }} where false
-
-),
-
-events as (
-
-    select * from {{ ref('ide_events_sessionized') }} where false
+    where {{ lakehouse_in_dates('events.event_date', days) }}
 
 ),
 {%- else -%}

@@ -2,12 +2,24 @@
     config(
         incremental_strategy='upsert',
         unique_key=['item_type', 'purchase_date'],
-        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__game_events')) }}",
+        partition_by=['purchase_date'],
+        prune_partitions='purchase_date',
     )
 }}
 
-{#- Purchases per item type and day. Incremental: only the (item, day) rows the batch holds. -#}
-{%- set batch = lakehouse_staged_batch(ref('stg_bronze__game_events')) %}
+{#-
+    Purchases per item type and day. Incremental: only the (item, day) rows the staged
+    purchases after this model's watermark fall on, recounted from staging on those days.
+-#}
+{%- set batch = lakehouse_staged_batch(ref('stg_bronze__game_events')) -%}
+{%- set days = none -%}
+{%- if is_incremental() and not batch.empty -%}
+    {%- set days = lakehouse_date_list(
+        'select event_date from ' ~ ref('stg_bronze__game_events')
+        ~ " where event_type = 'purchase' and " ~ lakehouse_batch_filter(batch)
+    ) -%}
+{%- endif %}
+{{ lakehouse_batch_marker(batch) }}
 
 with
 
@@ -15,6 +27,7 @@ purchases as (
 
     select * from {{ ref('stg_bronze__game_events') }}
     where event_type = 'purchase'
+        and {{ lakehouse_batch_filter(dict(batch, low=none)) }}
 
 ),
 
@@ -23,7 +36,7 @@ touched as (
 
     select distinct item_type, event_date
     from purchases
-    where {{ lakehouse_staged_filter(batch) }}
+    where {{ lakehouse_batch_filter(batch) }}
 
 ),
 
@@ -34,6 +47,7 @@ scoped as (
     left semi join touched
         on purchases.item_type = touched.item_type
         and purchases.event_date = touched.event_date
+    where {{ lakehouse_in_dates('purchases.event_date', days) }}
 
 ),
 {%- else -%}

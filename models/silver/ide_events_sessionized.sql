@@ -1,17 +1,45 @@
+-- depends_on: {{ ref('int_ide_events_resessionized') }}
 {{
     config(
         incremental_strategy='upsert',
-        unique_key=['user_id', 'event_id', 'product_code', 'timestamp'],
+        unique_key=['user_id', 'event_id', 'product_code', '`timestamp`'],
         partition_by=['event_date'],
-        prune_partitions={'column': 'event_date', 'low': 'event_date', 'high': 'event_date'},
-        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__ide_events')) }}",
+        prune_partitions='event_date',
     )
 }}
 
-{#- Sessions per (user_id, product_code); only the seed's user actions start or extend one. -#}
-{%- set batch = lakehouse_staged_batch(ref('stg_bronze__ide_events')) -%}
+{#-
+    Sessions per (user_id, product_code); only the seed's user actions start or extend one.
+    Incremental: the rows of this run's windows that changed (int_ide_events_resessionized).
+    Full refresh: every staged event, sessionized at once.
+-#}
+{%- set batch = lakehouse_consumer_batch(
+    ref('int_ide_events_resessionized'),
+    lakehouse_staged_mark(ref('stg_bronze__ide_events')),
+) -%}
+{%- set columns = [
+    'user_id', 'event_id', 'product_code', '`timestamp`', 'event_date',
+    'session_start_ts', 'session_end_ts', 'session_id',
+] %}
+{{ lakehouse_batch_marker(batch) }}
 
-{%- set staged_ctes -%}
+with
+
+{% if is_incremental() -%}
+changed as (
+
+    select {{ columns | join(', ') }}
+    from {{ ref('int_ide_events_resessionized') }}
+    where is_changed
+
+),
+
+final as (
+
+    select * from changed
+
+)
+{%- else -%}
 user_actions as (
 
     select event_id from {{ ref('ide_user_actions') }}
@@ -31,39 +59,15 @@ staged as (
     left join user_actions
         on stg.event_id = user_actions.event_id
     where not stg.is_quarantined
-        and {{ lakehouse_staged_filter(batch) }}
+        and {{ lakehouse_batch_filter(batch, 'stg._bronze_version') }}
 
-)
-{%- if is_incremental() %},
+),
 
-existing as (
+sessionized as (
 
-    select
-        this.user_id,
-        this.event_id,
-        this.product_code,
-        this.`timestamp`,
-        this.event_date,
-        user_actions.event_id is not null as is_action,
-        this.session_start_ts,
-        this.session_end_ts
-    from {{ this }} as this
-    left join user_actions
-        on this.event_id = user_actions.event_id
+    {{ sessionize('staged', ['user_id', 'product_code'], '`timestamp`', 'is_action') }}
 
-)
-{%- endif -%}
-{%- endset %}
-
-with
-
-{{ sessionize_incrementally(
-    staged_ctes,
-    columns=['user_id', 'event_id', 'product_code', '`timestamp`', 'event_date'],
-    key_columns=['user_id', 'product_code'],
-    ts='`timestamp`',
-    identity=['user_id', 'event_id', 'product_code', '`timestamp`'],
-) }},
+),
 
 final as (
 
@@ -75,12 +79,10 @@ final as (
         event_date,
         session_start_ts,
         session_end_ts,
-        case
-            when session_start_ts is not null
-                then concat_ws('#', user_id, product_code, {{ lakehouse_iso_ms('session_start_ts') }})
-        end as session_id
+        {{ lakehouse_ide_session_id('session_start_ts') }} as session_id
     from sessionized
 
 )
+{%- endif %}
 
 select * from final

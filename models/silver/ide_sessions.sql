@@ -1,57 +1,83 @@
+-- depends_on: {{ ref('int_ide_events_resessionized') }}
+-- depends_on: {{ ref('int_ide_session_windows') }}
 {{
     config(
-        incremental_strategy='replace_intervals',
+        incremental_strategy='upsert',
         unique_key='session_id',
-        interval_key=['user_id', 'product_code'],
-        interval_start='session_start_ts',
-        interval_end='session_end_ts',
         partition_by=['session_date'],
-        prune_partitions={
-            'column': 'session_date',
-            'low': 'to_date(session_start_ts)',
-            'high': 'to_date(session_end_ts)',
-        },
-        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__ide_events')) }}",
+        prune_partitions='session_date',
+        delete_when='@is_superseded',
     )
 }}
 
-{%- set batch = lakehouse_staged_batch(ref('stg_bronze__ide_events')) -%}
-{%- set batch_sql -%}
-    select user_id, event_id, product_code, event_at as `timestamp`, event_date
-    from {{ ref('stg_bronze__ide_events') }}
-    where not is_quarantined and {{ lakehouse_staged_filter(batch) }}
-{%- endset %}
+{#-
+    One row per IDE session. Incremental: the sessions of this run's windows that hold a
+    changed event, re-aggregated, and the sessions they supersede deleted by id (MERGE on
+    session_id, pruned to the dates of both). When this model is in step with the events
+    model, the superseded ids are the windows' previous session ids; after a run that
+    skipped this model they are found by overlap with the windows instead.
+-#}
+{%- set batch = lakehouse_consumer_batch(
+    ref('int_ide_events_resessionized'),
+    lakehouse_model_mark(ref('ide_events_sessionized')),
+) -%}
+{%- set in_step = batch.get('stored_mark') is not none and batch.low == batch.stored_mark -%}
+{%- set window_dates = none -%}
+{%- if is_incremental() and not in_step and not batch.empty -%}
+    {%- set window_dates = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
+{%- endif -%}
+{%- set columns = [
+    'session_id', 'user_id', 'product_code', 'session_start_ts', 'session_end_ts',
+    'last_action_ts', 'duration_seconds', 'user_action_count', 'event_count', 'session_date',
+] %}
+{{ lakehouse_batch_marker(batch) }}
 
 with
 
-{{ lakehouse_affected_session_events(
-    ref('ide_events_sessionized'),
-    batch_sql,
-    identity=['user_id', 'event_id', 'product_code', '`timestamp`'],
-    ts='`timestamp`',
-    start_col='session_start_ts',
-    end_col='session_end_ts',
-    key_columns=['user_id', 'product_code'],
-) }},
+{% if is_incremental() -%}
+window_events as (
 
+    select * from {{ ref('int_ide_events_resessionized') }}
+
+),
+
+changed_sessions as (
+
+    select distinct session_id
+    from window_events
+    where is_changed and session_id is not null
+
+),
+
+session_events as (
+
+    select window_events.*
+    from window_events
+    left semi join changed_sessions
+        on window_events.session_id = changed_sessions.session_id
+
+),
+{%- else -%}
 user_actions as (
 
     select event_id from {{ ref('ide_user_actions') }}
 
 ),
 
-flagged as (
+session_events as (
 
     select
-        scoped_events.*,
+        events.*,
         user_actions.event_id is not null as is_action
-    from scoped_events
+    from {{ ref('ide_events_sessionized') }} as events
     left join user_actions
-        on scoped_events.event_id = user_actions.event_id
+        on events.event_id = user_actions.event_id
+    where events.session_id is not null
 
 ),
+{%- endif %}
 
-final as (
+sessions as (
 
     select
         session_id,
@@ -69,9 +95,59 @@ final as (
         count_if(is_action) as user_action_count,
         count(*) as event_count,
         to_date(min(session_start_ts)) as session_date
-    from flagged
+    from session_events
     group by session_id, user_id, product_code
 
+),
+
+{% if is_incremental() -%}
+current_sessions as (
+
+    select distinct session_id
+    from window_events
+    where session_id is not null
+
+),
+
+superseded as (
+
+{%- if in_step %}
+
+    select distinct
+        window_events.previous_session_id as session_id,
+        to_date(window_events.previous_session_start_ts) as session_date
+    from window_events
+    left anti join current_sessions
+        on window_events.previous_session_id = current_sessions.session_id
+    where window_events.previous_session_id is not null
+{%- else %}
+
+    select stored.session_id, stored.session_date
+    from {{ this }} as stored
+    inner join {{ ref('int_ide_session_windows') }} as windows
+        on {{ lakehouse_key_match(['user_id', 'product_code'], 'stored', 'windows') }}
+        and stored.session_start_ts < windows.window_end
+        and windows.window_start < stored.session_end_ts
+    left anti join current_sessions
+        on stored.session_id = current_sessions.session_id
+    where {{ lakehouse_in_dates('stored.session_date', window_dates) }}
+{%- endif %}
+
+),
+
+final as (
+
+    select *, false as is_superseded from sessions
+    union all
+    {{ lakehouse_superseded_rows('superseded', columns) }}
+
 )
+{%- else -%}
+final as (
+
+    select * from sessions
+
+)
+{%- endif %}
 
 select * from final

@@ -1,69 +1,66 @@
+-- depends_on: {{ ref('int_web_events_resessionized') }}
 {{
     config(
         incremental_strategy='upsert',
         unique_key='event_key',
         partition_by=['event_date'],
-        prune_partitions={'column': 'event_date', 'low': 'event_date', 'high': 'event_date'},
-        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__web_events')) }}",
+        prune_partitions='event_date',
     )
 }}
 
-{#- Sessions per (host, ip, user_id); a logged-out visitor (null user_id) is a key of its own. -#}
-{%- set batch = lakehouse_staged_batch(ref('stg_bronze__web_events')) -%}
+{#-
+    Sessions per (host, ip, user_id); a logged-out visitor (null user_id) is a key of its own.
+    Incremental: the rows of this run's windows that changed (int_web_events_resessionized).
+    Full refresh: every staged event, sessionized at once.
+-#}
+{%- set batch = lakehouse_consumer_batch(
+    ref('int_web_events_resessionized'),
+    lakehouse_staged_mark(ref('stg_bronze__web_events')),
+) -%}
 {%- set columns = [
-    'event_key', 'host', 'ip', 'user_id', 'url', 'referrer', 'user_agent',
-    'country', 'state', 'city', 'os', 'browser', 'device', 'event_at', 'event_date',
-] -%}
-
-{%- set staged_ctes -%}
-staged as (
-
-    select {{ columns | join(', ') }}, true as is_action
-    from {{ ref('stg_bronze__web_events') }}
-    where not is_quarantined
-        and {{ lakehouse_staged_filter(batch) }}
-
-)
-{%- if is_incremental() %},
-
-existing as (
-
-    select
-        {{ columns | join(', ') }},
-        true as is_action,
-        session_start_at as session_start_ts,
-        session_end_at as session_end_ts
-    from {{ this }}
-
-)
-{%- endif -%}
-{%- endset %}
+    'event_key', 'session_id', 'host', 'ip', 'user_id', 'is_logged_in', 'url', 'referrer',
+    'user_agent', 'country', 'state', 'city', 'os', 'browser', 'device', 'event_at', 'event_date',
+    'session_start_at', 'session_end_at',
+] %}
+{{ lakehouse_batch_marker(batch) }}
 
 with
 
-{{ sessionize_incrementally(
-    staged_ctes,
-    columns=columns,
-    key_columns=['host', 'ip', 'user_id'],
-    ts='event_at',
-    identity=['event_key'],
-) }},
+{% if is_incremental() -%}
+changed as (
+
+    select {{ columns | join(', ') }}
+    from {{ ref('int_web_events_resessionized') }}
+    where is_changed
+
+),
+
+final as (
+
+    select * from changed
+
+)
+{%- else -%}
+staged as (
+
+    select *
+    from {{ ref('stg_bronze__web_events') }}
+    where not is_quarantined
+        and {{ lakehouse_batch_filter(batch) }}
+
+),
+
+sessionized as (
+
+    {{ sessionize('staged', ['host', 'ip', 'user_id'], 'event_at', 'true') }}
+
+),
 
 final as (
 
     select
         event_key,
-        -- sha2 over the JSON of the key and the start: deterministic, 256-bit, and a null
-        -- user_id (logged out) stays distinct from any user
-        sha2(
-            to_json(named_struct(
-                'host', host,
-                'ip', ip,
-                'user_id', user_id,
-                'session_start', {{ lakehouse_iso_ms('session_start_ts') }}
-            )),
-            256
-        ) as session_id,
+        {{ lakehouse_web_session_id('session_start_ts') }} as session_id,
         host,
         ip,
         user_id,
@@ -84,5 +81,6 @@ final as (
     from sessionized
 
 )
+{%- endif %}
 
 select * from final

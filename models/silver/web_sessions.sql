@@ -1,38 +1,70 @@
+-- depends_on: {{ ref('int_web_events_resessionized') }}
+-- depends_on: {{ ref('int_web_session_windows') }}
 {{
     config(
-        incremental_strategy='replace_intervals',
+        incremental_strategy='upsert',
         unique_key='session_id',
-        interval_key=['host', 'ip', 'user_id'],
-        interval_start='session_start_at',
-        interval_end='session_end_at',
         partition_by=['session_date'],
-        prune_partitions={
-            'column': 'session_date',
-            'low': 'to_date(session_start_at)',
-            'high': 'to_date(session_end_at)',
-        },
-        post_hook="{{ lakehouse_mark_staged_through(ref('stg_bronze__web_events')) }}",
+        prune_partitions='session_date',
+        delete_when='@is_superseded',
     )
 }}
 
-{%- set batch = lakehouse_staged_batch(ref('stg_bronze__web_events')) -%}
-{%- set batch_sql -%}
-    select event_key, host, ip, user_id, event_date
-    from {{ ref('stg_bronze__web_events') }}
-    where not is_quarantined and {{ lakehouse_staged_filter(batch) }}
-{%- endset %}
+{#-
+    One row per web session. Incremental: the sessions of this run's windows that hold a
+    changed event, re-aggregated, and the sessions they supersede deleted by id (MERGE on
+    session_id, pruned to the dates of both). When this model is in step with the events
+    model, the superseded ids are the windows' previous session ids; after a run that
+    skipped this model they are found by overlap with the windows instead.
+-#}
+{%- set batch = lakehouse_consumer_batch(
+    ref('int_web_events_resessionized'),
+    lakehouse_model_mark(ref('web_events_sessionized')),
+) -%}
+{%- set in_step = batch.get('stored_mark') is not none and batch.low == batch.stored_mark -%}
+{%- set window_dates = none -%}
+{%- if is_incremental() and not in_step and not batch.empty -%}
+    {%- set window_dates = lakehouse_window_dates(ref('int_web_session_windows')) -%}
+{%- endif -%}
+{%- set columns = [
+    'session_id', 'host', 'ip', 'user_id', 'is_logged_in', 'session_start_at', 'session_end_at',
+    'session_date', 'event_count', 'duration_seconds', 'country', 'state', 'city', 'os',
+    'browser', 'device', 'landing_url', 'exit_url', 'referrer',
+] %}
+{{ lakehouse_batch_marker(batch) }}
 
 with
 
-{{ lakehouse_affected_session_events(
-    ref('web_events_sessionized'),
-    batch_sql,
-    identity=['event_key'],
-    ts='event_at',
-    start_col='session_start_at',
-    end_col='session_end_at',
-    key_columns=['host', 'ip', 'user_id'],
-) }},
+{% if is_incremental() -%}
+window_events as (
+
+    select * from {{ ref('int_web_events_resessionized') }}
+
+),
+
+changed_sessions as (
+
+    select distinct session_id
+    from window_events
+    where is_changed
+
+),
+
+session_events as (
+
+    select window_events.*
+    from window_events
+    left semi join changed_sessions
+        on window_events.session_id = changed_sessions.session_id
+
+),
+{%- else -%}
+session_events as (
+
+    select * from {{ ref('web_events_sessionized') }}
+
+),
+{%- endif %}
 
 ordered as (
 
@@ -40,7 +72,7 @@ ordered as (
         *,
         row_number() over (partition by session_id order by event_at, event_key) as event_rank,
         row_number() over (partition by session_id order by event_at desc, event_key desc) as event_rank_desc
-    from scoped_events
+    from session_events
 
 ),
 
@@ -71,7 +103,7 @@ aggregated as (
 
 ),
 
-final as (
+sessions as (
 
     select
         session_id,
@@ -95,6 +127,55 @@ final as (
         referrer
     from aggregated
 
+),
+
+{% if is_incremental() -%}
+current_sessions as (
+
+    select distinct session_id
+    from window_events
+
+),
+
+superseded as (
+
+{%- if in_step %}
+
+    select distinct
+        window_events.previous_session_id as session_id,
+        to_date(window_events.previous_session_start_at) as session_date
+    from window_events
+    left anti join current_sessions
+        on window_events.previous_session_id = current_sessions.session_id
+    where window_events.previous_session_id is not null
+{%- else %}
+
+    select stored.session_id, stored.session_date
+    from {{ this }} as stored
+    inner join {{ ref('int_web_session_windows') }} as windows
+        on {{ lakehouse_key_match(['host', 'ip', 'user_id'], 'stored', 'windows') }}
+        and stored.session_start_at < windows.window_end
+        and windows.window_start < stored.session_end_at
+    left anti join current_sessions
+        on stored.session_id = current_sessions.session_id
+    where {{ lakehouse_in_dates('stored.session_date', window_dates) }}
+{%- endif %}
+
+),
+
+final as (
+
+    select *, false as is_superseded from sessions
+    union all
+    {{ lakehouse_superseded_rows('superseded', columns) }}
+
 )
+{%- else -%}
+final as (
+
+    select * from sessions
+
+)
+{%- endif %}
 
 select * from final

@@ -35,7 +35,7 @@ GAP = reference.GAP_MS
 DELTAS = [0, 1, 1_000, 60_000, 240_000, GAP - 1, GAP, GAP + 1, 900_000, 7_200_000]
 BASE = int(datetime(2024, 3, 10, 23, 30, tzinfo=UTC).timestamp() * 1000)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0"
-SELECT = ["--select", "path:models/staging", "path:models/silver"]
+SELECT = ["--select", "path:models/staging", "path:models/intermediate", "path:models/silver"]
 # gold too on the first few orders: its incremental rows must also equal a full refresh
 WITH_GOLD = [*SELECT, "host_daily_metrics", "ide_product_daily_metrics"]
 GOLD_ORDERS = 3

@@ -3,15 +3,19 @@
         incremental_strategy='insert_new',
         unique_key='event_key',
         partition_by=['event_date'],
-        prune_partitions={'column': 'event_date', 'low': 'event_date', 'high': 'event_date'},
+        prune_partitions='event_date',
+        cache_source=true,
     )
 }}
+
+{%- set batch = lakehouse_bronze_batch_limits(source('bronze', 'web_events')) %}
+{{ lakehouse_batch_marker(batch) }}
 
 with
 
 bronze as (
 
-    {{ lakehouse_bronze_batch(source('bronze', 'web_events')) }}
+    {{ lakehouse_bronze_batch(source('bronze', 'web_events'), batch) }}
 
 ),
 

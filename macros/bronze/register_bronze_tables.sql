@@ -1,10 +1,20 @@
-{# on-run-start: create the medallion schemas and register the feeder's bronze Delta paths as external tables. #}
+{#
+    on-run-start: register the feeder's bronze Delta paths as external tables, and create the
+    bronze schema, each only when missing (looked up in dbt's relation cache: a run that
+    finds them issues no DDL).
+#}
 {% macro register_bronze_tables() %}
     {% if execute %}
-        {% for schema in ['bronze', 'silver', 'gold'] %}
-            {% do run_query('create schema if not exists ' ~ schema) %}
-        {% endfor %}
+        {%- set missing = [] -%}
         {% for topic in var('bronze__topics') %}
+            {%- if adapter.get_relation(database=none, schema='bronze', identifier=topic) is none -%}
+                {%- do missing.append(topic) -%}
+            {%- endif -%}
+        {% endfor %}
+        {% if missing %}
+            {% do run_query('create schema if not exists bronze') %}
+        {% endif %}
+        {% for topic in missing %}
             {% set ddl %}
                 create table if not exists bronze.{{ topic }} (
                     raw_value string,

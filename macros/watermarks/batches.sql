@@ -1,0 +1,244 @@
+{#
+    A batch is what one model takes in on one run: the staged events whose bronze commit
+    version lies in (low, high]. It travels as a dict
+        {upstream, upstream_id, low, high, empty}
+    written into the model's compiled SQL by lakehouse_batch_marker, where the
+    materializations read it back: an empty batch on an existing table issues no statement,
+    and after a write the model records exactly `high` (never re-read) as its watermark.
+#}
+
+
+{#
+    For a staging model: the bronze commits after the version it has read through, up to
+    bronze's newest. Fails clearly when bronze was recreated under it.
+#}
+{% macro lakehouse_bronze_batch_limits(bronze_relation) %}
+    {%- set bronze = lakehouse_table_state(bronze_relation) -%}
+    {%- if bronze is none -%}
+        {% do return({'upstream': bronze_relation | string, 'upstream_id': none, 'low': none, 'high': none,
+                      'empty': false, 'change_feed': false}) %}
+    {%- endif -%}
+    {%- set history = run_query('describe history ' ~ bronze_relation ~ ' limit 1').rows -%}
+    {%- set current = history[0]['version'] | int if history else none -%}
+    {%- set read = lakehouse_watermark_of(lakehouse_table_state(this)) if is_incremental() else none -%}
+    {%- if read is not none and (read.upstream_id != bronze.id or read.version > current) -%}
+        {{ lakehouse_raise_recreated(bronze_relation, this.identifier) }}
+    {%- endif -%}
+    {% do return({
+        'upstream': bronze_relation | string,
+        'upstream_id': bronze.id,
+        'low': none if read is none else read.version,
+        'high': current,
+        'empty': read is not none and read.version == current,
+        'change_feed': bronze.properties.get('delta.enableChangeDataFeed', 'false') | lower == 'true',
+    }) %}
+{% endmacro %}
+
+
+{#
+    For a model that starts a run's chain (int_*_batched): the staged events its consumers
+    (the incremental models downstream of it) have not all taken in yet: low is the lowest
+    of their watermarks, high how far staging has read bronze. A consumer that does not
+    exist yet builds from scratch, so it asks for nothing; with no consumer at all, or in a
+    --full-refresh run (which rebuilds the consumers from their parents), the batch is empty.
+#}
+{% macro lakehouse_run_batch(staging) %}
+    {%- if not execute or lakehouse_is_unit_test() -%}
+        {% do return({'low': none, 'high': none, 'empty': false}) %}
+    {%- endif -%}
+    {%- set staged = lakehouse_staged_mark(staging) -%}
+    {%- if staged is none -%}
+        {% do exceptions.raise_compiler_error(
+            this.identifier ~ " reads " ~ staging ~ ", which does not exist yet: "
+            ~ "`./lakehouse dbt run --select +" ~ this.identifier ~ "`") %}
+    {%- endif -%}
+    {%- set lows = [] -%}
+    {%- if not flags.FULL_REFRESH -%}
+        {%- for consumer in lakehouse_batch_consumers() -%}
+            {%- set mark = lakehouse_model_mark(consumer) -%}
+            {#- a mark of another staging table (recreated since): that consumer fails with the
+                clear error when it runs, unless this run rebuilds it -#}
+            {%- if mark is not none and mark.upstream_id == staged.upstream_id -%}
+                {%- do lows.append(mark.version) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {#- no consumer to hand anything on to (none built yet, or all rebuilt by this
+        --full-refresh run): an empty batch -#}
+    {%- set low = (lows | min) if lows else staged.version -%}
+    {% do return({
+        'upstream': staged.upstream,
+        'upstream_id': staged.upstream_id,
+        'low': low,
+        'high': staged.version,
+        'empty': low >= staged.version,
+    }) %}
+{% endmacro %}
+
+
+{# The incremental models downstream of this one: the consumers of the batch it starts. #}
+{% macro lakehouse_batch_consumers() %}
+    {%- set seen = namespace(ids=[model.unique_id]) -%}
+    {%- set consumers = [] -%}
+    {#- the graph is a handful of models deep: a bounded breadth-first walk -#}
+    {%- for _ in range(12) -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.unique_id not in seen.ids -%}
+            {%- if node.depends_on.nodes | select('in', seen.ids) | list | length > 0 -%}
+                {%- set seen.ids = seen.ids + [node.unique_id] -%}
+                {%- if node.config.materialized == 'incremental' -%}
+                    {%- do consumers.append(api.Relation.create(schema=node.schema, identifier=node.alias, type='table')) -%}
+                {%- endif -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {% do return(consumers) %}
+{% endmacro %}
+
+
+{#
+    For a this-run table built from another (windows from the batched events, ...): the
+    parent's batch. Empty when this table already holds that very batch (nothing to redo).
+    `extra` adds fields (e.g. the state a model read besides the batch).
+#}
+{% macro lakehouse_inherited_batch(parent, extra={}) %}
+    {%- if not execute or lakehouse_is_unit_test() -%}
+        {% do return({'low': none, 'high': none, 'empty': false}) %}
+    {%- endif -%}
+    {%- set batch = lakehouse_batch_of(parent) -%}
+    {%- set own = lakehouse_table_state(this) -%}
+    {%- set held = none if own is none else own.properties.get('lakehouse.batch') -%}
+    {%- set held_batch = none if held is none else fromjson(held) -%}
+    {%- set same = held_batch is not none
+        and held_batch.low == batch.low and held_batch.high == batch.high
+        and held_batch.upstream_id == batch.upstream_id -%}
+    {% do return(dict(batch, empty=same, **extra)) %}
+{% endmacro %}
+
+
+{# The batch a this-run table was built from (its table property lakehouse.batch). #}
+{% macro lakehouse_batch_of(run_table) %}
+    {%- set state = lakehouse_table_state(run_table) -%}
+    {%- if state is none or 'lakehouse.batch' not in state.properties -%}
+        {% do exceptions.raise_compiler_error(
+            run_table ~ " holds no batch yet: `./lakehouse dbt run --select +" ~ this.identifier ~ "`") %}
+    {%- endif -%}
+    {% do return(fromjson(state.properties['lakehouse.batch'])) %}
+{% endmacro %}
+
+
+{#
+    For an incremental model that reads a this-run table: the part of the run's batch it has
+    not taken in yet, (its watermark, the run's high]. `parent_mark` is the watermark of the
+    table the model is built from (staging's for the events models, the events or sessions
+    model's for those downstream): the model never moves past it, so a run that skipped the
+    parent (`--select`, `--exclude`) leaves the model waiting for the parent's next run
+    instead of recording a batch it saw only half of. On a full refresh the model reads
+    everything and records the parent's mark.
+#}
+{% macro lakehouse_consumer_batch(run_table, parent_mark) %}
+    {%- if not execute or lakehouse_is_unit_test() -%}
+        {% do return({'low': none, 'high': none, 'empty': false}) %}
+    {%- endif -%}
+    {%- if parent_mark is none -%}
+        {% do exceptions.raise_compiler_error(
+            this.identifier ~ " is built from a model that does not exist yet: "
+            ~ "`./lakehouse dbt run --select +" ~ this.identifier ~ "`") %}
+    {%- endif -%}
+    {%- if not is_incremental() -%}
+        {% do return({
+            'upstream': parent_mark.upstream,
+            'upstream_id': parent_mark.upstream_id,
+            'low': none,
+            'high': parent_mark.version,
+            'empty': false,
+        }) %}
+    {%- endif -%}
+    {%- set run = lakehouse_batch_of(run_table) -%}
+    {%- set read = lakehouse_model_mark(this) -%}
+    {%- if read.upstream_id != run.upstream_id or parent_mark.upstream_id != run.upstream_id -%}
+        {{ lakehouse_raise_recreated(run.upstream, this.identifier) }}
+    {%- endif -%}
+    {%- if read.version >= run.high -%}
+        {% do return(dict(run, low=read.version, empty=true)) %}
+    {%- endif -%}
+    {%- if parent_mark.version < run.high -%}
+        {% do log(this.identifier ~ ": waits for its parent to take in bronze versions up to "
+            ~ run.high ~ " (it has " ~ parent_mark.version ~ ")", info=true) %}
+        {% do return(dict(run, low=read.version, empty=true)) %}
+    {%- endif -%}
+    {%- if run.low is none or read.version < run.low -%}
+        {% do exceptions.raise_compiler_error(
+            this.identifier ~ " has taken in bronze versions up to " ~ read.version ~ " but "
+            ~ run_table.identifier ~ " holds versions after " ~ run.low ~ " up to " ~ run.high
+            ~ ": rebuild the run's tables first, `./lakehouse dbt run --select "
+            ~ run_table.identifier ~ "+`") %}
+    {%- endif -%}
+    {% do return(dict(run, low=read.version, empty=false)) %}
+{% endmacro %}
+
+
+{#
+    For an incremental model that reads staging directly (gold from game events): the staged
+    events after its watermark, up to how far staging has read bronze.
+#}
+{% macro lakehouse_staged_batch(staging) %}
+    {%- if not execute or lakehouse_is_unit_test() -%}
+        {% do return({'low': none, 'high': none, 'empty': false}) %}
+    {%- endif -%}
+    {%- set staged = lakehouse_staged_mark(staging) -%}
+    {%- set read = lakehouse_model_mark(this) if is_incremental() else none -%}
+    {%- if read is not none and read.upstream_id != staged.upstream_id -%}
+        {{ lakehouse_raise_recreated(staging, this.identifier) }}
+    {%- endif -%}
+    {% do return({
+        'upstream': staged.upstream,
+        'upstream_id': staged.upstream_id,
+        'low': none if read is none else read.version,
+        'high': staged.version,
+        'empty': read is not none and read.version >= staged.version,
+    }) %}
+{% endmacro %}
+
+
+{# The batch's where-clause on a bronze-version column: low < column <= high. #}
+{% macro lakehouse_batch_filter(batch, column='_bronze_version') -%}
+    {%- if batch.high is none and batch.low is none -%}
+        true
+    {%- elif batch.low is none -%}
+        {{ column }} <= {{ batch.high }}
+    {%- else -%}
+        {{ column }} > {{ batch.low }} and {{ column }} <= {{ batch.high }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# Writes the batch into the compiled SQL, for the materialization to read back. #}
+{% macro lakehouse_batch_marker(batch) -%}
+    /* lakehouse.batch {{ tojson(batch) }} */
+{%- endmacro %}
+
+
+{# The batch a compiled model carries (see lakehouse_batch_marker), or none. #}
+{% macro lakehouse_batch_in(sql) %}
+    {%- set found = modules.re.search('/\\* lakehouse\\.batch (\\{.*?\\}) \\*/', sql) -%}
+    {% do return(none if found is none else fromjson(found.group(1))) %}
+{% endmacro %}
+
+
+{#
+    Records a batch's high mark as the table's watermark, after the write that took it in.
+    The test var testing__fail_before_watermark (a model name) makes the run die right here:
+    what a kill between the MERGE and this commit leaves behind.
+#}
+{% macro lakehouse_record_watermark(relation, batch) %}
+    {%- if var('testing__fail_before_watermark', none) == this.identifier -%}
+        {% do exceptions.raise_compiler_error("testing__fail_before_watermark: " ~ this.identifier ~ " stops before its watermark") %}
+    {%- endif -%}
+    {%- if batch.high is none -%}
+        {% do return(none) %}
+    {%- endif -%}
+    {%- set mark = {'upstream': batch.upstream, 'upstream_id': batch.upstream_id, 'version': batch.high} -%}
+    {%- call statement('record_watermark') -%}
+        alter table {{ relation }} set tblproperties ('lakehouse.watermark' = '{{ tojson(mark) }}')
+    {%- endcall -%}
+{% endmacro %}
