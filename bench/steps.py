@@ -96,3 +96,22 @@ def model_seconds(settings: Settings) -> dict[str, float]:
         for r in results
         if r["unique_id"].startswith("model.")
     }
+
+
+def _dbt_log(settings: Settings) -> Path:
+    return Path(dbt_env(settings)["DBT_LOG_PATH"]) / "dbt.log"
+
+
+def dbt_log_size(settings: Settings) -> int:
+    """Where dbt's debug log ends now (dbt appends to it run after run)."""
+    log = _dbt_log(settings)
+    return log.stat().st_size if log.exists() else 0
+
+
+def dbt_log_since(settings: Settings, offset: int) -> list:
+    """The statements dbt logged after ``offset`` (see bench/dbt_log.py)."""
+    from bench import dbt_log
+
+    with _dbt_log(settings).open("rb") as f:
+        f.seek(offset)
+        return dbt_log.statements(f.read().decode("utf-8", "replace"))

@@ -31,7 +31,8 @@ def main() -> int:
     prints = {}
     for schema in SCHEMAS:
         for table in sorted((settings.warehouse_dir / f"{schema}.db").iterdir()):
-            if not (table / "_delta_log").is_dir():
+            # this-run tables (int_*) hold one run's batch, not data a full refresh rebuilds
+            if not (table / "_delta_log").is_dir() or table.name.startswith("int_"):
                 continue
             df = spark.read.format("delta").load(str(table))
             columns = ", ".join(f"`{c}`" for c in sorted(df.columns) if not c.startswith("_"))

@@ -29,7 +29,7 @@
             {{ create_table_as(False, target_relation, compiled_code) }}
         {%- endcall -%}
         {%- if batch is not none -%}
-            {% do lakehouse_record_watermark(target_relation, batch) %}
+            {% do lakehouse_record_watermark(target_relation, batch, created=true) %}
         {%- endif -%}
     {%- elif batch is not none and batch.empty -%}
         {% do log(this.identifier ~ ": no new batch, nothing to do", info=false) %}

@@ -20,16 +20,8 @@
     {%- if held is not none and fromjson(held) == inputs -%}
         {%- call noop_statement('main', 'SKIP (inputs unchanged)') -%}{%- endcall -%}
     {%- else -%}
-        {%- if existing_relation is not none and not existing_relation.is_delta -%}
-            {% do adapter.drop_relation(existing_relation) %}
-        {%- endif -%}
         {%- call statement('main') -%}
-            create or replace table {{ target_relation }}
-            using delta
-            {{ partition_cols(label="partitioned by") }}
-            tblproperties ('lakehouse.inputs' = '{{ tojson(inputs) | replace("'", "\\'") }}')
-            as
-            {{ compiled_code }}
+            {{ lakehouse_replace_table(target_relation, existing_relation, compiled_code, {'lakehouse.inputs': tojson(inputs)}) }}
         {%- endcall -%}
     {%- endif -%}
 

@@ -17,17 +17,11 @@
     {%- if existing_relation is not none and batch.empty and not should_full_refresh() -%}
         {%- call noop_statement('main', 'SKIP (nothing new)') -%}{%- endcall -%}
     {%- else -%}
-        {%- if existing_relation is not none and not existing_relation.is_delta -%}
-            {% do adapter.drop_relation(existing_relation) %}
-        {%- endif -%}
         {%- call statement('main') -%}
-            create or replace table {{ target_relation }}
-            using delta
-            tblproperties ('lakehouse.batch' = '{{ tojson(batch) | replace("'", "\\'") }}')
-            as
-            {{ compiled_code }}
+            {{ lakehouse_replace_table(target_relation, existing_relation, compiled_code, {'lakehouse.batch': tojson(batch)}) }}
         {%- endcall -%}
     {%- endif -%}
 
     {{ return({'relations': [target_relation]}) }}
 {%- endmaterialization %}
+

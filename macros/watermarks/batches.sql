@@ -10,7 +10,8 @@
 
 {#
     For a staging model: the bronze commits after the version it has read through, up to
-    bronze's newest. Fails clearly when bronze was recreated under it.
+    bronze's newest. Fails clearly when bronze was recreated under it (checked by Delta id
+    whenever there is something to read; a recreated table behind the mark fails at once).
 #}
 {% macro lakehouse_bronze_batch_limits(bronze_relation) %}
     {%- set bronze = lakehouse_table_state(bronze_relation) -%}
@@ -21,15 +22,20 @@
     {%- set history = run_query('describe history ' ~ bronze_relation ~ ' limit 1').rows -%}
     {%- set current = history[0]['version'] | int if history else none -%}
     {%- set read = lakehouse_watermark_of(lakehouse_table_state(this)) if is_incremental() else none -%}
-    {%- if read is not none and (read.upstream_id != bronze.id or read.version > current) -%}
+    {%- if read is not none and read.version > current -%}
+        {{ lakehouse_raise_recreated(bronze_relation, this.identifier) }}
+    {%- endif -%}
+    {%- set empty = read is not none and read.version == current -%}
+    {%- set bronze_id = none if empty else lakehouse_table_id(bronze_relation) -%}
+    {%- if read is not none and not empty and read.upstream_id != bronze_id -%}
         {{ lakehouse_raise_recreated(bronze_relation, this.identifier) }}
     {%- endif -%}
     {% do return({
         'upstream': bronze_relation | string,
-        'upstream_id': bronze.id,
+        'upstream_id': bronze_id if bronze_id is not none else read.upstream_id,
         'low': none if read is none else read.version,
         'high': current,
-        'empty': read is not none and read.version == current,
+        'empty': empty,
         'change_feed': bronze.properties.get('delta.enableChangeDataFeed', 'false') | lower == 'true',
     }) %}
 {% endmacro %}
@@ -41,6 +47,8 @@
     of their watermarks, high how far staging has read bronze. A consumer that does not
     exist yet builds from scratch, so it asks for nothing; with no consumer at all, or in a
     --full-refresh run (which rebuilds the consumers from their parents), the batch is empty.
+    When staging has read nothing since this table was built, the batch is empty without a
+    look at the consumers: one behind still finds its part in the table as it is.
 #}
 {% macro lakehouse_run_batch(staging) %}
     {%- if not execute or lakehouse_is_unit_test() -%}
@@ -52,13 +60,19 @@
             this.identifier ~ " reads " ~ staging ~ ", which does not exist yet: "
             ~ "`./lakehouse dbt run --select +" ~ this.identifier ~ "`") %}
     {%- endif -%}
+    {%- set held = lakehouse_held_batch(this) -%}
+    {%- if held is not none and held.high == staged.version and held.upstream_id == staged.upstream_id
+        and not flags.FULL_REFRESH -%}
+        {% do return(dict(held, empty=true)) %}
+    {%- endif -%}
+    {%- set staging_id = staged.upstream_id -%}
     {%- set lows = [] -%}
     {%- if not flags.FULL_REFRESH -%}
         {%- for consumer in lakehouse_batch_consumers() -%}
             {%- set mark = lakehouse_model_mark(consumer) -%}
             {#- a mark of another staging table (recreated since): that consumer fails with the
                 clear error when it runs, unless this run rebuilds it -#}
-            {%- if mark is not none and mark.upstream_id == staged.upstream_id -%}
+            {%- if mark is not none and mark.upstream_id == staging_id -%}
                 {%- do lows.append(mark.version) -%}
             {%- endif -%}
         {%- endfor -%}
@@ -68,10 +82,10 @@
     {%- set low = (lows | min) if lows else staged.version -%}
     {% do return({
         'upstream': staged.upstream,
-        'upstream_id': staged.upstream_id,
+        'upstream_id': staging_id,
         'low': low,
         'high': staged.version,
-        'empty': low >= staged.version,
+        'empty': false,
     }) %}
 {% endmacro %}
 
@@ -98,20 +112,25 @@
 {#
     For a this-run table built from another (windows from the batched events, ...): the
     parent's batch. Empty when this table already holds that very batch (nothing to redo).
-    `extra` adds fields (e.g. the state a model read besides the batch).
 #}
-{% macro lakehouse_inherited_batch(parent, extra={}) %}
+{% macro lakehouse_inherited_batch(parent) %}
     {%- if not execute or lakehouse_is_unit_test() -%}
         {% do return({'low': none, 'high': none, 'empty': false}) %}
     {%- endif -%}
     {%- set batch = lakehouse_batch_of(parent) -%}
-    {%- set own = lakehouse_table_state(this) -%}
-    {%- set held = none if own is none else own.properties.get('lakehouse.batch') -%}
-    {%- set held_batch = none if held is none else fromjson(held) -%}
-    {%- set same = held_batch is not none
-        and held_batch.low == batch.low and held_batch.high == batch.high
-        and held_batch.upstream_id == batch.upstream_id -%}
-    {% do return(dict(batch, empty=same, **extra)) %}
+    {%- set held = lakehouse_held_batch(this) -%}
+    {%- set same = held is not none
+        and held.low == batch.low and held.high == batch.high
+        and held.upstream_id == batch.upstream_id -%}
+    {% do return(dict(batch, empty=same)) %}
+{% endmacro %}
+
+
+{# The batch this-run table `relation` holds now, or none (not built yet). #}
+{% macro lakehouse_held_batch(relation) %}
+    {%- set state = lakehouse_table_state(relation) -%}
+    {%- set held = none if state is none else state.properties.get('lakehouse.batch') -%}
+    {% do return(none if held is none else fromjson(held)) %}
 {% endmacro %}
 
 
@@ -187,15 +206,19 @@
     {%- endif -%}
     {%- set staged = lakehouse_staged_mark(staging) -%}
     {%- set read = lakehouse_model_mark(this) if is_incremental() else none -%}
-    {%- if read is not none and read.upstream_id != staged.upstream_id -%}
+    {%- set staging_id = staged.upstream_id -%}
+    {%- if read is not none and read.upstream_id != staging_id -%}
         {{ lakehouse_raise_recreated(staging, this.identifier) }}
+    {%- endif -%}
+    {%- if read is not none and read.version >= staged.version -%}
+        {% do return(dict(staged, low=read.version, high=staged.version, empty=true)) %}
     {%- endif -%}
     {% do return({
         'upstream': staged.upstream,
-        'upstream_id': staged.upstream_id,
+        'upstream_id': staging_id,
         'low': none if read is none else read.version,
         'high': staged.version,
-        'empty': read is not none and read.version >= staged.version,
+        'empty': false,
     }) %}
 {% endmacro %}
 
@@ -226,11 +249,12 @@
 
 
 {#
-    Records a batch's high mark as the table's watermark, after the write that took it in.
+    Records a batch's high mark as the table's watermark, after the write that took it in;
+    with created, also the table's Delta id (a new table, or one a full refresh replaced).
     The test var testing__fail_before_watermark (a model name) makes the run die right here:
     what a kill between the MERGE and this commit leaves behind.
 #}
-{% macro lakehouse_record_watermark(relation, batch) %}
+{% macro lakehouse_record_watermark(relation, batch, created=false) %}
     {%- if var('testing__fail_before_watermark', none) == this.identifier -%}
         {% do exceptions.raise_compiler_error("testing__fail_before_watermark: " ~ this.identifier ~ " stops before its watermark") %}
     {%- endif -%}
@@ -239,6 +263,12 @@
     {%- endif -%}
     {%- set mark = {'upstream': batch.upstream, 'upstream_id': batch.upstream_id, 'version': batch.high} -%}
     {%- call statement('record_watermark') -%}
-        alter table {{ relation }} set tblproperties ('lakehouse.watermark' = '{{ tojson(mark) }}')
+        alter table {{ relation }} set tblproperties (
+            'lakehouse.watermark' = '{{ tojson(mark) }}'
+            {%- if created %},
+            -- the table's own Delta id, so that its readers know it without replaying its log
+            'lakehouse.table_id' = '{{ lakehouse_table_id(relation) }}'
+            {%- endif %}
+        )
     {%- endcall -%}
 {% endmacro %}

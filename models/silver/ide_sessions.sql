@@ -15,7 +15,8 @@
     changed event, re-aggregated, and the sessions they supersede deleted by id (MERGE on
     session_id, pruned to the dates of both). When this model is in step with the events
     model, the superseded ids are the windows' previous session ids; after a run that
-    skipped this model they are found by overlap with the windows instead.
+    skipped this model they are found by overlap with the windows instead, and every session
+    of the windows is re-aggregated.
 -#}
 {%- set batch = lakehouse_consumer_batch(
     ref('int_ide_events_resessionized'),
@@ -41,20 +42,9 @@ window_events as (
 
 ),
 
-changed_sessions as (
-
-    select distinct session_id
-    from window_events
-    where is_changed and session_id is not null
-
-),
-
 session_events as (
 
-    select window_events.*
-    from window_events
-    left semi join changed_sessions
-        on window_events.session_id = changed_sessions.session_id
+    {{ lakehouse_changed_session_events('window_events', in_step) }}
 
 ),
 {%- else -%}
@@ -101,37 +91,18 @@ sessions as (
 ),
 
 {% if is_incremental() -%}
-current_sessions as (
-
-    select distinct session_id
-    from window_events
-    where session_id is not null
-
-),
-
 superseded as (
 
-{%- if in_step %}
-
-    select distinct
-        window_events.previous_session_id as session_id,
-        to_date(window_events.previous_session_start_ts) as session_date
-    from window_events
-    left anti join current_sessions
-        on window_events.previous_session_id = current_sessions.session_id
-    where window_events.previous_session_id is not null
-{%- else %}
-
-    select stored.session_id, stored.session_date
-    from {{ this }} as stored
-    inner join {{ ref('int_ide_session_windows') }} as windows
-        on {{ lakehouse_key_match(['user_id', 'product_code'], 'stored', 'windows') }}
-        and stored.session_start_ts < windows.window_end
-        and windows.window_start < stored.session_end_ts
-    left anti join current_sessions
-        on stored.session_id = current_sessions.session_id
-    where {{ lakehouse_in_dates('stored.session_date', window_dates) }}
-{%- endif %}
+    {{ lakehouse_superseded_sessions(
+        'window_events',
+        ref('int_ide_session_windows'),
+        this,
+        ['user_id', 'product_code'],
+        'session_start_ts',
+        'session_end_ts',
+        in_step,
+        window_dates,
+    ) }}
 
 ),
 

@@ -63,3 +63,36 @@ def test_results_files_say_which_targets_were_met(tmp_path):
     assert "| small enough | 0.50 | <= 0.2 | **no** |" in text
     assert "| feeder | 1,234 | events/s | note |" in text
     assert "- something held" in text
+
+
+def test_dbt_log_statements_are_timed_per_thread_and_classified():
+    from bench import dbt_log
+
+    node = '/* {"app": "dbt", "node_id": "model.p.web_sessions"} */'
+    log = "\n".join(
+        [
+            "\x1b[0m01:12:23.011842 [debug] [Thread-3 (]: On model.p.web_sessions: " + node,
+            "",
+            "    describe detail silver.web_events_sessionized",
+            "  ",
+            "\x1b[0m01:12:23.012366 [debug] [Thread-4 (]: On model.p.stg_bronze__ide_events: "
+            + node,
+            "",
+            "    merge into silver.stg_bronze__ide_events as DBT_INTERNAL_DEST",
+            "    using stg_bronze__ide_events__dbt_tmp as DBT_INTERNAL_SOURCE",
+            "\x1b[0m01:12:23.012915 [debug] [Thread-3 (]: Opening a new connection",
+            "\x1b[0m01:12:29.403762 [debug] [Thread-4 (]: SQL status: OK in 6.391 seconds",
+            "\x1b[0m01:12:29.407960 [debug] [Thread-3 (]: SQL status: OK in 0.250 seconds",
+            "\x1b[0m01:12:30.000000 [debug] [Thread-3 (]: On model.p.web_sessions: " + node,
+            "    alter table silver.web_sessions set tblproperties ('lakehouse.watermark' = '{}')",
+            "\x1b[0m01:12:30.500000 [debug] [Thread-3 (]: SQL status: OK in 0.500 seconds",
+        ]
+    )
+    found = dbt_log.statements(log)
+    assert [(s.node, s.kind, s.seconds) for s in found] == [
+        ("stg_bronze__ide_events", "merge", 6.391),
+        ("web_sessions", "delta log: describe detail", 0.25),
+        ("web_sessions", "record watermark", 0.5),
+    ]
+    assert dbt_log.by_kind(found)["merge"] == (1, 6.391)
+    assert list(dbt_log.by_model(found)) == ["stg_bronze__ide_events", "web_sessions"]

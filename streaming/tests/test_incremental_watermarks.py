@@ -1,0 +1,182 @@
+"""Watermarks under the runs users really make: partial selections, a run that dies between a
+MERGE and its watermark, and an upstream table recreated under its readers.
+
+Each test lands seeded batches in bronze (real Delta), runs real dbt in-process and compares
+silver and gold with the pure-Python reference, as the property test does.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+
+import pytest
+
+from streaming.dbt_runner import DbtError, run_in_process
+from streaming.tests.conftest import reset_lakehouse
+from streaming.tests.test_sessions_property import (
+    GOLD_SQL,
+    WITH_GOLD,
+    _arrivals,
+    _assert_equal,
+    _assert_gold_counts,
+    _collect,
+    _expected,
+    _ide_corpus,
+    _land,
+    _web_corpus,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _batches(seed: int, n: int) -> list[tuple[list[dict], list[dict]]]:
+    rng = random.Random(seed)
+    ide = _arrivals(rng, _ide_corpus(rng), batches=n)
+    web = _arrivals(rng, _web_corpus(rng), batches=n)
+    return list(zip(ide, web, strict=True))
+
+
+class _Lakehouse:
+    """Lands batches and remembers what was delivered, for the reference."""
+
+    def __init__(self, spark, settings) -> None:
+        self.spark, self.settings = spark, settings
+        self.ide: list[dict] = []
+        self.web: list[dict] = []
+        self.landed = 0
+        reset_lakehouse(spark, settings)
+        run_in_process(settings, ["seed"], quiet=True)
+
+    def land(self, batch: tuple[list[dict], list[dict]]) -> None:
+        ide, web = batch
+        _land(self.spark, self.settings, "ide_events", ide, self.landed)
+        _land(self.spark, self.settings, "web_events", web, self.landed)
+        self.ide += ide
+        self.web += web
+        self.landed += 1
+
+    def run(self, *args: str) -> None:
+        run_in_process(self.settings, ["run", *args], quiet=True)
+
+    def assert_exact(self, context: str) -> None:
+        """Silver and gold equal the reference, and a full refresh changes nothing."""
+        expected = _expected(self.ide, self.web)
+        _assert_equal(self.spark, expected, context)
+        _assert_gold_counts(self.spark, expected, context)
+        gold = _collect(self.spark, GOLD_SQL)
+        self.run("--full-refresh", *WITH_GOLD)
+        _assert_equal(self.spark, expected, f"{context}, full refresh")
+        assert _collect(self.spark, GOLD_SQL) == gold, (
+            f"{context}: gold differs from a full refresh"
+        )
+
+
+def test_partial_selections_then_a_full_run_lose_nothing(spark, settings):
+    lake = _Lakehouse(spark, settings)
+    batches = _batches(2001, 4)
+    lake.land(batches[0])
+    lake.run(*WITH_GOLD)
+
+    # staging alone, then only the sessions and gold models: their parents have not taken
+    # the new events in, so they must wait rather than record a batch they never saw
+    lake.land(batches[1])
+    lake.run("--select", "path:models/staging")
+    lake.run(
+        "--select",
+        "web_sessions",
+        "ide_sessions",
+        "host_daily_metrics",
+        "ide_product_daily_metrics",
+    )
+    # everything but the sessions models: the events models move on, sessions and gold wait
+    lake.land(batches[2])
+    lake.run(*WITH_GOLD, "--exclude", "web_sessions", "ide_sessions")
+    # the sessions models alone catch up (superseded sessions found by overlap)
+    lake.land(batches[3])
+    lake.run(
+        "--select", "path:models/staging", "path:models/intermediate", "web_events_sessionized"
+    )
+    lake.run("--select", "web_sessions", "ide_sessions")
+    # then a full run: gold catches up too
+    lake.run(*WITH_GOLD)
+    lake.assert_exact("after partial selections and a full run")
+
+
+@pytest.mark.parametrize(
+    "dies",
+    [
+        ["stg_bronze__web_events", "web_events_sessionized"],
+        ["ide_sessions", "host_daily_metrics"],
+    ],
+    ids=["staging-then-events", "sessions-then-gold"],
+)
+def test_a_run_killed_between_merge_and_watermark_is_redone(spark, settings, dies):
+    lake = _Lakehouse(spark, settings)
+    batches = _batches(3001, 3)
+    lake.land(batches[0])
+    lake.run(*WITH_GOLD)
+    for n, model in enumerate(dies, start=1):
+        lake.land(batches[n])
+        with pytest.raises(DbtError, match="stops before its watermark"):
+            lake.run(*WITH_GOLD, "--vars", f"{{testing__fail_before_watermark: {model}}}")
+        # the MERGE committed, the watermark did not: the rerun takes the batch in again
+        lake.run(*WITH_GOLD)
+        _assert_equal(spark, _expected(lake.ide, lake.web), f"after {model} died and the rerun")
+    lake.assert_exact("after two killed runs")
+
+
+def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings):
+    lake = _Lakehouse(spark, settings)
+    batches = _batches(4001, 4)
+    lake.land(batches[0])
+    lake.run(*WITH_GOLD)
+
+    # bronze recreated at the same path (its versions start again from 0)
+    shutil.rmtree(settings.bronze_table("web_events"))
+    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+    lake.web = []
+    lake.land(([], batches[1][1]))
+    lake.land(([], []))  # one more commit: the new table's versions pass the old mark
+    with pytest.raises(DbtError) as failed:
+        lake.run(*WITH_GOLD)
+    message = str(failed.value)
+    assert "bronze.web_events was recreated after stg_bronze__web_events last read it" in message
+    assert "./lakehouse dbt run --full-refresh --select stg_bronze__web_events+" in message
+
+    # staging rebuilt alone: once new events arrive, its readers' marks belong to the table
+    # that is gone
+    lake.run("--full-refresh", "--select", "stg_bronze__web_events")
+    lake.land(([], batches[2][1]))
+    with pytest.raises(DbtError) as failed:
+        lake.run(*WITH_GOLD)
+    message = str(failed.value)
+    assert "silver.stg_bronze__web_events was recreated after web_events_sessionized" in message
+    assert "--full-refresh --select web_events_sessionized+" in message
+
+    # the command the error names brings everything back, exact
+    lake.run("--full-refresh", "--select", "web_events_sessionized+")
+    lake.land(batches[3])
+    lake.run(*WITH_GOLD)
+    lake.assert_exact("after the rebuild")
+
+
+def _table_versions(spark) -> dict[str, int]:
+    versions = {}
+    for schema in ("silver", "gold"):
+        for table in spark.catalog.listTables(schema):
+            if table.tableType == "VIEW":
+                continue
+            name = f"{schema}.{table.name}"
+            versions[name] = spark.sql(f"describe history {name} limit 1").first()["version"]
+    return versions
+
+
+def test_a_run_with_nothing_new_commits_nothing(spark, settings):
+    lake = _Lakehouse(spark, settings)
+    lake.land(_batches(5001, 1)[0])
+    lake.run()  # every model, gold's table marts too
+    before = _table_versions(spark)
+    assert len(before) >= 20, f"expected every silver and gold table, got {sorted(before)}"
+    lake.run()
+    assert _table_versions(spark) == before, "a run with nothing new wrote a Delta commit"
