@@ -37,6 +37,8 @@
                 tblproperties (delta.enableChangeDataFeed = true)
             {% endset %}
             {% do run_query(ddl) %}
+            {#- tell dbt's relation cache, filled before this hook: models look bronze up there -#}
+            {% do adapter.cache_added(api.Relation.create(schema='bronze', identifier=topic, type='table')) %}
         {% endfor %}
     {% endif %}
 {% endmacro %}

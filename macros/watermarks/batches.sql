@@ -14,10 +14,14 @@
     whenever there is something to read; a recreated table behind the mark fails at once).
 #}
 {% macro lakehouse_bronze_batch_limits(bronze_relation) %}
+    {%- if not execute -%}
+        {% do return({'low': none, 'high': none, 'empty': false, 'change_feed': false}) %}
+    {%- endif -%}
     {%- set bronze = lakehouse_table_state(bronze_relation) -%}
     {%- if bronze is none -%}
-        {% do return({'upstream': bronze_relation | string, 'upstream_id': none, 'low': none, 'high': none,
-                      'empty': false, 'change_feed': false}) %}
+        {% do exceptions.raise_compiler_error(
+            bronze_relation ~ " is not registered: the on-run-start hook register_bronze_tables "
+            ~ "creates it for every topic in var bronze__topics") %}
     {%- endif -%}
     {%- set history = run_query('describe history ' ~ bronze_relation ~ ' limit 1').rows -%}
     {%- set current = history[0]['version'] | int if history else none -%}
