@@ -44,6 +44,12 @@ def bench(
             f"choose from {', '.join(BENCHMARKS)}"
         )
         raise typer.Exit(2)
+    if "collector" in only and shutil.which("ab") is None:
+        # found out before an hour of other benchmarks, not after
+        console.print(
+            "[red]bench:[/] ab not found: install Apache Bench (apt-get install apache2-utils)"
+        )
+        raise typer.Exit(2)
     plan = PLANS["smoke" if smoke else "full"]
     settings = load()
     work_dir = settings.lakehouse_dir / "bench" / "work"
@@ -58,6 +64,10 @@ def bench(
                 BENCHMARKS[name](ctx)
         except (BenchError, KafkaLocalError) as exc:
             console.print(f"[red]bench:[/] {exc}", highlight=False)
+            # what was measured before the failure is kept, apart from the committed results
+            partial = settings.lakehouse_dir / "bench" / "failed"
+            md, _ = results.write(partial)
+            console.print(f"bench: the figures measured before the failure are in {md}")
             raise typer.Exit(1) from None
     md, js = results.write(out_dir)
     if not keep:
