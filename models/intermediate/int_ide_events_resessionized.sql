@@ -6,13 +6,11 @@
 -#}
 {%- set stored = lakehouse_stored('ide_events_sessionized') -%}
 {%- set batch = lakehouse_inherited_batch(ref('int_ide_session_windows')) -%}
+{%- set window_dates = none -%}
 {%- if stored is not none and not batch.empty -%}
     {#- the stored events' mark, when their table holds exactly that state (lets the
         sessions model delete superseded sessions by their ids) -#}
     {%- set batch = dict(batch, stored_mark=lakehouse_settled_mark(stored)) -%}
-{%- endif -%}
-{%- set window_dates = none -%}
-{%- if stored is not none and not batch.empty -%}
     {%- set window_dates = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
 {%- endif -%}
 {%- set columns = ['user_id', 'event_id', 'product_code', '`timestamp`', 'event_date', 'is_action'] %}
