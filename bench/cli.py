@@ -16,7 +16,7 @@ from bench.context import PLANS, Context, progress_display
 from bench.results import Results
 from bench.steps import BenchError
 from streaming.kafka_local import KafkaLocalError
-from streaming.settings import REPO_ROOT, load
+from tooling.settings import REPO_ROOT, load
 
 BENCHMARKS = {"ingest": ingest.run, "incremental": incremental.run, "collector": collector.run}
 COMMITTED = REPO_ROOT / "bench" / "results"

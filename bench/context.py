@@ -10,10 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from bench.results import Results
-from streaming.settings import Settings, load
+from tooling.settings import Settings, load
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ def free_port_pair() -> int:
                 s.bind(("127.0.0.1", port + 1))
         except OSError:
             continue
-        return port
+        return int(port)
     raise RuntimeError("no two free adjacent ports on 127.0.0.1")
 
 
@@ -73,7 +80,7 @@ class Context:
     work_dir: Path
     progress: Progress
     console: Console
-    _overall: object = field(default=None)
+    _overall: TaskID | None = field(default=None)
 
     def settings(self, name: str, *, kafka: bool = False) -> Settings:
         """A lakehouse of its own under the work folder (emptied first)."""

@@ -323,7 +323,8 @@ def _fingerprint(ctx: Context, settings, name: str) -> dict:
         ctx.log(f"{name}-fingerprint"),
         "fingerprint",
     )
-    return json.loads(out.read_text())
+    prints: dict = json.loads(out.read_text())
+    return prints
 
 
 def _add_statements(results, days: int, found: list[dbt_log.Statement]) -> None:

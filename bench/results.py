@@ -40,7 +40,7 @@ class Target:
 
     @property
     def met(self) -> bool:
-        return COMPARE[self.op](self.ratio, self.threshold)
+        return bool(COMPARE[self.op](self.ratio, self.threshold))
 
 
 @dataclass
@@ -170,7 +170,7 @@ def machine() -> dict:
 
 
 def versions() -> dict:
-    from streaming.settings import load
+    from tooling.settings import load
 
     found = {}
     for package in PACKAGES:

@@ -11,11 +11,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from streaming.dbt_runner import dbt_env
-from streaming.settings import REPO_ROOT, Settings
-from streaming.spark import submit_command, submit_env
+from streaming.spark import FEEDER, submit_command, submit_env
+from tooling.dbt_runner import dbt_env
+from tooling.settings import REPO_ROOT, Settings
 
-FEEDER = REPO_ROOT / "streaming" / "feeder.py"
 JOBS = Path(__file__).resolve().parent / "jobs"
 LANDED = re.compile(
     r"^(?:feeder|job): (\S+): (\d+) rows landed in (\d+) batch\(es\), ([\d.]+) s", re.M

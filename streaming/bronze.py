@@ -10,10 +10,35 @@ show it in the quarantine view. Web events also carry ``enrichment`` (see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
+
+# The bronze layer is defined once, in dbt's source declaration: its topics and its typed
+# columns (dbt creates the tables from it, the feeder writes them from it).
+SOURCES_YML = (
+    Path(__file__).resolve().parents[1] / "models" / "staging" / "bronze" / "_bronze__sources.yml"
+)
+
+
+def declared_source() -> dict[str, Any]:
+    """The `bronze` source as dbt's sources yml declares it."""
+    sources = yaml.safe_load(SOURCES_YML.read_text(encoding="utf-8"))["sources"]
+    source: dict[str, Any] = next(s for s in sources if s["name"] == "bronze")
+    return source
+
+
+_SOURCE = declared_source()
+TOPICS: tuple[str, ...] = tuple(t["name"] for t in _SOURCE["tables"])
+# (name, Spark SQL type) of every bronze column, in table order; every topic has the same.
+BRONZE_SCHEMA: tuple[tuple[str, str], ...] = tuple(
+    (c["name"], c["data_type"]) for c in _SOURCE["tables"][0]["columns"]
+)
+PARTITION_COLUMN: str = _SOURCE["meta"]["partitioned_by"]
 
 # The field that carries each topic's event time. A record must be a JSON object with this
 # field holding a parseable timestamp; everything else is judged later, in dbt.
@@ -22,23 +47,6 @@ EVENT_TIME_FIELD = {
     "ide_events": "timestamp",
     "game_events": "received_at",
 }
-
-BRONZE_COLUMNS = (
-    "raw_value",
-    "kafka_key",
-    "topic",
-    "kafka_partition",
-    "kafka_offset",
-    "kafka_timestamp",
-    "source_file",
-    "is_malformed",
-    "malformed_reason",
-    "enrichment",
-    "_ingested_at",
-    "ingest_date",
-)
-
-PARTITION_COLUMN = "ingest_date"
 
 
 def malformed_reason(raw: Column, parsed: Column, topic: str) -> Column:
@@ -97,7 +105,7 @@ def finish(df: DataFrame, topic: str) -> DataFrame:
         .withColumn("is_malformed", F.col("malformed_reason").isNotNull())
         .withColumn("_ingested_at", F.current_timestamp())
         .withColumn(PARTITION_COLUMN, F.to_date("_ingested_at"))
-        .select(*BRONZE_COLUMNS)
+        .select(*[F.col(name).cast(data_type).alias(name) for name, data_type in BRONZE_SCHEMA])
     )
 
 

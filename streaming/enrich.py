@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # at module level: pyspark reads the pandas UDF's type hints to pick its kind
 import pandas as pd
@@ -26,7 +27,7 @@ ENRICHMENT_DDL = ", ".join(f"{f} string" for f in FIELDS)
 
 
 @lru_cache(maxsize=1)
-def _geo_reader():
+def _geo_reader() -> Any:
     with warnings.catch_warnings():
         # the package still imports pkg_resources; harmless here
         warnings.simplefilter("ignore")
@@ -42,7 +43,7 @@ def geo(ip: str | None) -> dict[str, str | None]:
     Cached per Python worker: the same visitors come back batch after batch. Callers must
     not modify the returned dict.
     """
-    empty = {"country": None, "state": None, "city": None}
+    empty: dict[str, str | None] = {"country": None, "state": None, "city": None}
     if not ip:
         return empty
     try:
@@ -77,7 +78,9 @@ def lookup(ip: str | None, ua: str | None) -> dict[str, str | None]:
     return {**geo(ip), **user_agent(ua)}
 
 
-def _distinct_lookup(values: pd.Series, lookup_one) -> pd.DataFrame:
+def _distinct_lookup(
+    values: pd.Series, lookup_one: Callable[[str | None], dict[str, str | None]]
+) -> pd.DataFrame:
     """``lookup_one`` once per distinct value, spread back over the rows (a batch repeats
     the same visitors' IPs and a few dozen browsers thousands of times)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
@@ -98,5 +101,5 @@ def enrichment_json(ip: Column, ua: Column) -> Column:
     """Spark column: the lookups as JSON text, through a pandas UDF."""
     from pyspark.sql import functions as F
 
-    udf = F.pandas_udf(_enrich_batch, returnType=ENRICHMENT_DDL)
+    udf = F.pandas_udf(_enrich_batch, returnType=ENRICHMENT_DDL)  # type: ignore[attr-defined]
     return F.to_json(udf(ip, ua))

@@ -20,13 +20,18 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if __package__ in (None, ""):
     # `spark-submit streaming/feeder.py` puts streaming/ on the path, not the repository.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streaming import bronze
-from streaming.settings import Settings, load
+from tooling.settings import Settings, load
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.streaming.query import StreamingQuery
 
 FILE_FORMATS = {"parquet": "*.parquet", "csv": "*.csv", "json": "*.json*"}
 TOPIC_PLACEHOLDER = "{topic}"
@@ -181,7 +186,9 @@ def preflight(settings: Settings, opts: FeedOptions) -> str | None:
     return formats.pop()
 
 
-def start_queries(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> list:
+def start_queries(
+    spark: SparkSession, settings: Settings, opts: FeedOptions, fmt: str | None
+) -> list[StreamingQuery]:
     """Start one streaming query per topic; returns them (running)."""
     queries = []
     for topic in opts.topics:
@@ -220,6 +227,8 @@ def start_queries(spark, settings: Settings, opts: FeedOptions, fmt: str | None)
         if opts.available_now:
             writer = writer.trigger(availableNow=True)
         else:
+            # parse_args makes sure one of the two triggers is given
+            assert opts.processing_time is not None
             writer = writer.trigger(processingTime=opts.processing_time)
         queries.append(writer.start(str(settings.bronze_table(topic))))
     return queries
@@ -238,7 +247,9 @@ class Landed:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
-def run(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> dict[str, Landed]:
+def run(
+    spark: SparkSession, settings: Settings, opts: FeedOptions, fmt: str | None
+) -> dict[str, Landed]:
     """Run the feeder to completion (available-now) or for ``run_for_seconds``.
 
     ``fmt`` is what ``preflight`` returned. Returns what each query landed in this run.
@@ -262,7 +273,8 @@ def run(spark, settings: Settings, opts: FeedOptions, fmt: str | None) -> dict[s
                 else:
                     # Spark waits whole milliseconds and refuses 0: never ask for less than 50 ms.
                     wait = 0.5 if remaining is None else max(0.05, min(0.5, remaining))
-                    ended = q.awaitTermination(wait)
+                    # pyspark's stub says int; Spark takes seconds as a float
+                    ended = bool(q.awaitTermination(wait))  # type: ignore[arg-type]
                 if ended:
                     stopped_after[q.name] = time.monotonic() - began
                     pending.remove(q)
@@ -295,9 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     from streaming.spark import build_session
 
     spark = build_session(settings, "bronze-feeder", with_metastore=False)
-    if not spark._jvm.org.apache.spark.util.Utils.classIsLoadable(
+    jvm: Any = spark._jvm
+    if not jvm.org.apache.spark.util.Utils.classIsLoadable(
         "org.apache.spark.sql.kafka010.KafkaSourceProvider"
-    ) or not spark._jvm.org.apache.spark.util.Utils.classIsLoadable(
+    ) or not jvm.org.apache.spark.util.Utils.classIsLoadable(
         "io.delta.sql.DeltaSparkSessionExtension"
     ):
         print(

@@ -19,8 +19,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from streaming.settings import Settings
+from tooling.settings import Settings
+
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient
 
 
 class KafkaLocalError(Exception):
@@ -129,7 +133,7 @@ def _java() -> str:
     return java
 
 
-def _port_taken(host: str, port: int) -> bool:
+def port_taken(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -192,7 +196,7 @@ def start(settings: Settings, wait_s: float = 90.0) -> BrokerLayout:
     java = _java()
     classpath = _classpath(settings)
     for port in (b.port, b.controller_port):
-        if _port_taken(b.host, port):
+        if port_taken(b.host, port):
             raise KafkaLocalError(
                 f"port {b.host}:{port} is taken: stop whatever listens there, or set "
                 "KAFKA_BOOTSTRAP (and KAFKA_CONTROLLER_PORT) to free ports"
@@ -276,7 +280,7 @@ def status(settings: Settings) -> tuple[int | None, bool]:
     return _read_pid(b), broker_answers(b.bootstrap, timeout_s=2.0)
 
 
-def admin_client(bootstrap: str):
+def admin_client(bootstrap: str) -> KafkaAdminClient:
     """A KafkaAdminClient, or KafkaLocalError saying no broker answers."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError

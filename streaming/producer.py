@@ -6,12 +6,14 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from rich.progress import Progress
 
+from streaming.events import Event
 from streaming.events.delivery import delivery_order
 from streaming.events.ide import generate_ide_events
 from streaming.events.web import generate_web_events
@@ -21,7 +23,7 @@ TIME_KEYS = {"web": "event_time", "ide": "timestamp"}
 # Web events are independent, so spread them by id; IDE events are keyed by user so one
 # partition holds a user's whole history in order.
 KEY_FIELDS = {"web": "event_uuid", "ide": "user_id"}
-GENERATORS: dict[str, Callable[[int, int, datetime, timedelta], list[dict]]] = {
+GENERATORS: dict[str, Callable[[int, int, datetime, timedelta], list[Event]]] = {
     "web": generate_web_events,
     "ide": generate_ide_events,
 }
@@ -42,7 +44,7 @@ def build_events(
     span: timedelta,
     late_fraction: float,
     duplicate_fraction: float,
-) -> list[dict]:
+) -> list[Event]:
     """Generate `count` events of `kind` ("web" or "ide") and return them in arrival order."""
     if kind not in GENERATORS:
         raise ValueError(f"unknown event kind {kind!r}: expected one of {sorted(GENERATORS)}")
@@ -134,7 +136,7 @@ class _Sender:
 def produce(
     bootstrap: str,
     topic: str,
-    events: Iterable[dict],
+    events: Iterable[Event],
     rate: float | None = None,
     key_field: str | None = None,
     progress: bool = True,
@@ -179,3 +181,37 @@ def produce_raw(
         for value in values:
             sender.send(_encode(value), _encode(key))
         return sender.finish()
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """What ``produce_synthetic`` generates: per kind, ``count`` events from ``start`` over
+    ``span``, a share delivered late and a share re-delivered, paced at ``rate`` (None: flat
+    out)."""
+
+    count: int
+    seed: int
+    start: datetime
+    span: timedelta
+    late_fraction: float = 0.05
+    duplicate_fraction: float = 0.01
+    rate: float | None = None
+
+
+def produce_synthetic(bootstrap: str, kinds: Iterable[str], plan: Synthetic) -> dict[str, int]:
+    """Generate and send each kind's events to its topic; returns events sent per kind."""
+    sent = {}
+    for kind in kinds:
+        events = build_events(
+            kind,
+            plan.count,
+            plan.seed,
+            plan.start,
+            plan.span,
+            plan.late_fraction,
+            plan.duplicate_fraction,
+        )
+        sent[kind] = produce(
+            bootstrap, TOPICS[kind], events, rate=plan.rate, key_field=KEY_FIELDS[kind]
+        )
+    return sent

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streaming.settings import Settings
+from tooling.settings import Settings
 
 LOG4J_CONF = Path(__file__).resolve().parent / "conf" / "log4j2.properties"
 
@@ -112,3 +112,18 @@ def build_session(settings: Settings, app_name: str, *, with_metastore: bool) ->
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
     return spark
+
+
+FEEDER = Path(__file__).resolve().parent / "feeder.py"
+
+
+def run_feeder(settings: Settings, feeder_args: list[str]) -> int:
+    """``spark-submit streaming/feeder.py FEEDER_ARGS`` with this module's configuration;
+    returns the feeder's exit code."""
+    import subprocess
+
+    return subprocess.call(
+        submit_command(settings, FEEDER, feeder_args),
+        env=submit_env(settings),
+        cwd=FEEDER.parents[1],
+    )

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from streaming.settings import load
 from streaming.spark import build_session
+from tooling.settings import load
 
 SCHEMAS = ("silver", "gold")
 
@@ -41,6 +41,7 @@ def main() -> int:
                 f"select count(*) as n, cast(coalesce(sum(cast(xxhash64({columns}) as "
                 "decimal(38, 0))), 0) as string) as h from t"
             ).first()
+            assert row is not None  # an aggregate always returns a row
             prints[f"{schema}.{table.name}"] = {"rows": row["n"], "hash": row["h"]}
     args.out.write_text(json.dumps(prints, indent=2, sort_keys=True))
     print(f"job: fingerprinted {len(prints)} tables")

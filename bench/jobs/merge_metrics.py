@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from streaming.settings import load
 from streaming.spark import build_session
+from tooling.settings import load
 
 SCHEMAS = ("silver", "gold")
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from streaming import bronze
 from streaming.events.web import generate_web_events
-from streaming.settings import load
 from streaming.spark import build_session
+from tooling.settings import load
 
 CHUNK = 100_000
 

@@ -28,13 +28,9 @@
 {%- endmacro %}
 
 
-{# The columns of every bronze table, as the feeder writes them (streaming/bronze.py). #}
+{# The columns of every bronze table, as the `bronze` source declares them. #}
 {% macro lakehouse_bronze_columns() %}
-    {% do return([
-        'raw_value', 'kafka_key', 'topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp',
-        'source_file', 'is_malformed', 'malformed_reason', 'enrichment', '_ingested_at',
-        'ingest_date',
-    ]) %}
+    {% do return(lakehouse_bronze_sources()[0].columns.keys() | list) %}
 {% endmacro %}
 
 

@@ -1,44 +1,43 @@
 {#
     on-run-start: register the feeder's bronze Delta paths as external tables, and create the
     bronze schema, each only when missing (looked up in dbt's relation cache: a run that
-    finds them issues no DDL).
+    finds them issues no DDL). Topics, columns, types and the partition column come from the
+    `bronze` source declaration (models/staging/bronze/_bronze__sources.yml), the one
+    definition the feeder writes by too.
 #}
 {% macro register_bronze_tables() %}
     {% if execute %}
         {%- set missing = [] -%}
-        {% for topic in var('bronze__topics') %}
-            {%- if adapter.get_relation(database=none, schema='bronze', identifier=topic) is none -%}
-                {%- do missing.append(topic) -%}
+        {% for table in lakehouse_bronze_sources() %}
+            {%- if adapter.get_relation(database=none, schema=table.schema, identifier=table.name) is none -%}
+                {%- do missing.append(table) -%}
             {%- endif -%}
         {% endfor %}
         {% if missing %}
             {% do run_query('create schema if not exists bronze') %}
         {% endif %}
-        {% for topic in missing %}
+        {% for table in missing %}
             {% set ddl %}
-                create table if not exists bronze.{{ topic }} (
-                    raw_value string,
-                    kafka_key string,
-                    topic string,
-                    kafka_partition int,
-                    kafka_offset bigint,
-                    kafka_timestamp timestamp,
-                    source_file string,
-                    is_malformed boolean,
-                    malformed_reason string,
-                    enrichment string,
-                    _ingested_at timestamp,
-                    ingest_date date
+                create table if not exists {{ table.schema }}.{{ table.name }} (
+                    {%- for column in table.columns.values() %}
+                    {{ column.name }} {{ column.data_type }}{{ "," if not loop.last }}
+                    {%- endfor %}
                 )
                 using delta
-                partitioned by (ingest_date)
-                location '{{ bronze_location(topic) }}'
+                partitioned by ({{ table.source_meta.partitioned_by }})
+                location '{{ bronze_location(table.name) }}'
                 -- staging reads new commits through the change data feed (lakehouse_bronze_batch)
                 tblproperties (delta.enableChangeDataFeed = true)
             {% endset %}
             {% do run_query(ddl) %}
             {#- tell dbt's relation cache, filled before this hook: models look bronze up there -#}
-            {% do adapter.cache_added(api.Relation.create(schema='bronze', identifier=topic, type='table')) %}
+            {% do adapter.cache_added(api.Relation.create(schema=table.schema, identifier=table.name, type='table')) %}
         {% endfor %}
     {% endif %}
+{% endmacro %}
+
+
+{# The tables of the `bronze` source, one per topic, as dbt's graph holds them. #}
+{% macro lakehouse_bronze_sources() %}
+    {% do return(graph.sources.values() | selectattr('source_name', 'equalto', 'bronze') | list) %}
 {% endmacro %}

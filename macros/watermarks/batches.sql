@@ -21,7 +21,7 @@
     {%- if bronze is none -%}
         {% do exceptions.raise_compiler_error(
             bronze_relation ~ " is not registered: the on-run-start hook register_bronze_tables "
-            ~ "creates it for every topic in var bronze__topics") %}
+            ~ "creates it for every table of the bronze source") %}
     {%- endif -%}
     {%- set history = run_query('describe history ' ~ bronze_relation ~ ' limit 1').rows -%}
     {%- set current = history[0]['version'] | int if history else none -%}

@@ -19,17 +19,21 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from streaming.collector.events import EVENT_TYPES
+
+if TYPE_CHECKING:
+    from kafka import KafkaProducer
 from streaming.events import format_ts
 
 TOPIC = "game_events"
@@ -43,10 +47,10 @@ class KafkaSink:
     def __init__(self, bootstrap: str, topic: str = TOPIC) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
-        self._producer = None
+        self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
 
-    def _get(self):
+    def _get(self) -> KafkaProducer:
         from kafka import KafkaProducer
 
         with self._lock:
@@ -62,7 +66,7 @@ class KafkaSink:
                 )
             return self._producer
 
-    def store(self, key: str, record: dict) -> None:
+    def store(self, key: str, record: dict[str, Any]) -> None:
         """Send and wait for the broker's acknowledgement; raises on any failure."""
         value = json.dumps(record, separators=(",", ":"), default=str).encode()
         future = self._get().send(self.topic, key=key.encode(), value=value)
@@ -114,7 +118,7 @@ def serve_in_thread(sink: KafkaSink, host: str = "127.0.0.1", port: int = 0) -> 
 
 def create_app(sink: KafkaSink) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         sink.close()
 
@@ -126,7 +130,9 @@ def create_app(sink: KafkaSink) -> FastAPI:
     )
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return JSONResponse(
@@ -144,7 +150,7 @@ def create_app(sink: KafkaSink) -> FastAPI:
         )
 
     @app.post("/events/{event_type}", status_code=202)
-    async def collect(event_type: str, request: Request) -> dict:
+    async def collect(event_type: str, request: Request) -> dict[str, Any]:
         model = EVENT_TYPES.get(event_type)
         if model is None:
             raise HTTPException(

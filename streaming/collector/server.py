@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from streaming.collector.app import KafkaSink, create_app
-from streaming.settings import load
+from tooling.settings import load
 
 app = create_app(KafkaSink(load().kafka_bootstrap))

@@ -9,6 +9,10 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+# One event as the producer sends it: a JSON object.
+Event = dict[str, Any]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)

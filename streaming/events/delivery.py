@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import random
 
-from streaming.events import log_uniform, ts_to_ms
+from streaming.events import Event, log_uniform, ts_to_ms
 
 LATE_DELAY_S = (2 * 60.0, 3 * 24 * 3600.0)
 REDELIVERY_DELAY_S = (1.0, 24 * 3600.0)
@@ -22,12 +22,12 @@ def _check_fraction(name: str, value: float) -> None:
 
 
 def delivery_order(
-    events: list[dict],
+    events: list[Event],
     time_key: str,
     seed: int,
     late_fraction: float,
     duplicate_fraction: float = 0.0,
-) -> list[dict]:
+) -> list[Event]:
     """The events in arrival order.
 
     round(late_fraction * n) events, chosen at random, arrive 2 minutes to 3 days (log-uniform)

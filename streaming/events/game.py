@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 
+from streaming.events import Event
+
 GUILDS = ("Knights of the Lake", "Order of the Delta", "Stream Riders", "The Partitioners")
 ENEMIES = ("goblin", "orc", "troll", "dragon")
 TREASURES = ("chest", "urn", "hoard")
@@ -16,10 +18,10 @@ POTIONS = ("health", "mana", "speed")
 PRICES = {"sword": (15.0, 120.0), "shield": (10.0, 80.0), "potion": (1.0, 9.5)}
 
 
-def generate_game_events(count: int, seed: int, players: int = 40) -> list[tuple[str, dict]]:
+def generate_game_events(count: int, seed: int, players: int = 40) -> list[tuple[str, Event]]:
     rng = random.Random(seed)
     levels = {f"player-{i:03d}": 1 for i in range(players)}
-    events: list[tuple[str, dict]] = []
+    events: list[tuple[str, Event]] = []
     for player in levels:
         events.append(("guild_join", {"player_id": player, "guild_name": rng.choice(GUILDS)}))
     while len(events) < count:

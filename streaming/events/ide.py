@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from streaming.events import check_count, geometric, log_uniform, ms_to_ts, window_ms
+from streaming.events import Event, check_count, geometric, log_uniform, ms_to_ts, window_ms
 
 USER_ACTIONS = ("a", "b", "c")
 IDE_EVENTS = ("d", "e", "f", "g", "h")
@@ -71,7 +71,7 @@ def _stream(rng: random.Random, lo: int, hi: int) -> list[tuple[int, str]]:
     return [e for e in out if lo <= e[0] < hi]
 
 
-def generate_ide_events(count: int, seed: int, start: datetime, span: timedelta) -> list[dict]:
+def generate_ide_events(count: int, seed: int, start: datetime, span: timedelta) -> list[Event]:
     """`count` IDE events inside [start, start+span), sorted by timestamp, same output per seed."""
     check_count(count)
     lo, hi = window_ms(start, span)

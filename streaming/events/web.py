@@ -12,7 +12,7 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
-from streaming.events import check_count, geometric, log_uniform, ms_to_ts, window_ms
+from streaming.events import Event, check_count, geometric, log_uniform, ms_to_ts, window_ms
 
 HOST_WEIGHTS = {
     "www.dataexpert.io": 0.35,
@@ -253,7 +253,7 @@ def _headers(user_agent: str, language: str | None, referrer: str | None) -> dic
     return headers
 
 
-def _visitor_events(rng: random.Random, pool: _Pool, lo: int, hi: int) -> list[dict]:
+def _visitor_events(rng: random.Random, pool: _Pool, lo: int, hi: int) -> list[Event]:
     """All in-window page views of one new visitor, in time order."""
     host = rng.choices(_HOSTS, weights=_HOST_WEIGHTS)[0]
     user_agent, _, crawler_range = rng.choices(USER_AGENTS, weights=_UA_WEIGHTS)[0]
@@ -270,7 +270,7 @@ def _visitor_events(rng: random.Random, pool: _Pool, lo: int, hi: int) -> list[d
     paths = PATHS[host] + (_CRAWLER_PATHS if crawler else [])
     referrers = [r for r in EXTERNAL_REFERRERS if f"//{host}/" not in r]
 
-    events: list[dict] = []
+    events: list[Event] = []
     t = rng.randrange(lo, hi)
     for visit in range(geometric(rng, MEAN_VISITS, MAX_VISITS)):
         if visit:
@@ -284,7 +284,7 @@ def _visitor_events(rng: random.Random, pool: _Pool, lo: int, hi: int) -> list[d
             and rng.random() < LOGIN_PER_VISIT
         ):
             login_at = rng.randrange(pages - 1)
-        url = None
+        url: str | None = None
         for page in range(pages):
             if page:
                 t += round(log_uniform(rng, *PAGE_GAP_S) * 1000)
@@ -322,13 +322,13 @@ def _visitor_events(rng: random.Random, pool: _Pool, lo: int, hi: int) -> list[d
     return events
 
 
-def generate_web_events(count: int, seed: int, start: datetime, span: timedelta) -> list[dict]:
+def generate_web_events(count: int, seed: int, start: datetime, span: timedelta) -> list[Event]:
     """`count` page views inside [start, start+span), sorted by event_time, same output per seed."""
     check_count(count)
     lo, hi = window_ms(start, span)
     rng = random.Random(seed)
     pool = _Pool(rng)
-    events: list[dict] = []
+    events: list[Event] = []
     while len(events) < count:
         # Cutting the last visitor short (rather than dropping the latest events overall) keeps
         # the time distribution flat up to the end of the window.

@@ -12,9 +12,7 @@ import shutil
 
 import pytest
 
-from streaming.dbt_runner import DbtError, run_in_process
-from streaming.tests.conftest import reset_lakehouse
-from streaming.tests.test_sessions_property import (
+from tests.integration.test_sessions_property import (
     GOLD_SQL,
     WITH_GOLD,
     _arrivals,
@@ -26,6 +24,7 @@ from streaming.tests.test_sessions_property import (
     _land,
     _web_corpus,
 )
+from tooling.dbt_runner import DbtError, run_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +44,6 @@ class _Lakehouse:
         self.ide: list[dict] = []
         self.web: list[dict] = []
         self.landed = 0
-        reset_lakehouse(spark, settings)
         run_in_process(settings, ["seed"], quiet=True)
 
     def land(self, batch: tuple[list[dict], list[dict]]) -> None:
@@ -72,7 +70,7 @@ class _Lakehouse:
         )
 
 
-def test_partial_selections_then_a_full_run_lose_nothing(spark, settings):
+def test_partial_selections_then_a_full_run_lose_nothing(spark, settings, empty_lakehouse):
     lake = _Lakehouse(spark, settings)
     batches = _batches(2001, 4)
     lake.land(batches[0])
@@ -111,7 +109,7 @@ def test_partial_selections_then_a_full_run_lose_nothing(spark, settings):
     ],
     ids=["staging-then-events", "sessions-then-gold"],
 )
-def test_a_run_killed_between_merge_and_watermark_is_redone(spark, settings, dies):
+def test_a_run_killed_between_merge_and_watermark_is_redone(spark, settings, empty_lakehouse, dies):
     lake = _Lakehouse(spark, settings)
     batches = _batches(3001, 3)
     lake.land(batches[0])
@@ -126,7 +124,7 @@ def test_a_run_killed_between_merge_and_watermark_is_redone(spark, settings, die
     lake.assert_exact("after two killed runs")
 
 
-def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings):
+def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings, empty_lakehouse):
     lake = _Lakehouse(spark, settings)
     batches = _batches(4001, 4)
     lake.land(batches[0])
@@ -172,7 +170,7 @@ def _table_versions(spark) -> dict[str, int]:
     return versions
 
 
-def test_a_run_with_nothing_new_commits_nothing(spark, settings):
+def test_a_run_with_nothing_new_commits_nothing(spark, settings, empty_lakehouse):
     lake = _Lakehouse(spark, settings)
     lake.land(_batches(5001, 1)[0])
     lake.run()  # every model, gold's table marts too

@@ -23,9 +23,8 @@ from datetime import UTC, datetime
 import pytest
 
 from streaming import bronze
-from streaming.dbt_runner import run_in_process
-from streaming.tests import reference
-from streaming.tests.conftest import reset_lakehouse
+from tests.integration import reference
+from tooling.dbt_runner import run_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +45,7 @@ GOLD_SQL = {
 
 
 def _ide_corpus(rng: random.Random) -> list[dict]:
-    events = []
+    events: list[dict] = []
     for user in ("u1", "u2"):
         for product in ("PY", "GO"):
             t = BASE + rng.randrange(0, 3_600_000)
@@ -299,13 +298,14 @@ def _assert_equal(spark, expected, context: str) -> None:
 
 
 @pytest.mark.parametrize("order", range(ORDERS))
-def test_incremental_equals_reference_for_any_arrival_order(spark, settings, order):
+def test_incremental_equals_reference_for_any_arrival_order(
+    spark, settings, empty_lakehouse, order
+):
     rng = random.Random(1000 + order)
     ide_batches = _arrivals(rng, _ide_corpus(rng), batches=3)
     web_batches = _arrivals(rng, _web_corpus(rng), batches=3)
 
     select = WITH_GOLD if order < GOLD_ORDERS else SELECT
-    reset_lakehouse(spark, settings)
     run_in_process(settings, ["seed"], quiet=True)
     timings = []
     ide_seen: list[dict] = []
@@ -379,8 +379,7 @@ def _homework_events() -> list[dict]:
     return events
 
 
-def test_flink_homework_sessions_per_host(spark, settings):
-    reset_lakehouse(spark, settings)
+def test_flink_homework_sessions_per_host(spark, settings, empty_lakehouse):
     run_in_process(settings, ["seed"], quiet=True)
     events = _homework_events()
     random.Random(3).shuffle(events)  # arrival order must not matter

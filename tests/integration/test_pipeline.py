@@ -12,10 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from streaming import kafka_local, producer
-from streaming.cli import run_feeder
-from streaming.dbt_runner import run_in_process
-from streaming.settings import TOPICS
-from streaming.tests.conftest import reset_lakehouse
+from streaming.bronze import TOPICS
+from streaming.spark import run_feeder
+from tooling.dbt_runner import run_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +23,7 @@ def _bronze(spark, settings, topic: str):
     return spark.read.format("delta").load(str(settings.bronze_table(topic)))
 
 
-def test_kafka_to_staging_exactly_once(spark, settings, kafka):
-    reset_lakehouse(spark, settings)
+def test_kafka_to_staging_exactly_once(spark, settings, kafka, empty_lakehouse):
     kafka_local.create_topics(kafka, list(TOPICS), partitions=2)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     web = producer.build_events("web", 300, 7, start, timedelta(hours=6), 0.1, 0.05)
@@ -123,8 +121,7 @@ def _ide_file_rows(day: str, n: int) -> pa.Table:
     )
 
 
-def test_files_source_lands_each_file_once(spark, settings):
-    reset_lakehouse(spark, settings)
+def test_files_source_lands_each_file_once(spark, settings, empty_lakehouse):
     inbox = settings.lakehouse_dir / "inbox-ide"
     (inbox / "date=2024-03-01").mkdir(parents=True)
     pq.write_table(_ide_file_rows("2024-03-01", 12), inbox / "date=2024-03-01" / "part-0.parquet")

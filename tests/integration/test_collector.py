@@ -12,11 +12,10 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from streaming import kafka_local
-from streaming.cli import run_feeder
 from streaming.collector.app import MAX_BODY_BYTES, TOPIC, KafkaSink, serve_in_thread
 from streaming.collector.load import run_ab
-from streaming.dbt_runner import run_in_process
-from streaming.tests.conftest import reset_lakehouse
+from streaming.spark import run_feeder
+from tooling.dbt_runner import run_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -127,9 +126,8 @@ def test_load_with_apache_bench(collector, settings):
     assert 0 <= result.p50_ms <= result.p99_ms
 
 
-def test_http_to_gold(collector, kafka, spark, settings):
+def test_http_to_gold(collector, kafka, spark, settings, empty_lakehouse):
     """Events posted over HTTP come out in the gold game tables, exactly once."""
-    reset_lakehouse(spark, settings)
     posts = [
         ("purchase", {"player_id": "e2e-1", "item_type": "shield", "price": 30, "quantity": 1}),
         ("purchase", {"player_id": "e2e-1", "item_type": "sword", "price": 12.5, "quantity": 2}),
@@ -156,7 +154,7 @@ def test_http_to_gold(collector, kafka, spark, settings):
         quiet=True,
     )
 
-    expected = {}
+    expected: dict[tuple[str, str], tuple[int, int, Decimal]] = {}
     for e in stored:
         if e["event_type"] == "purchase":
             key = (e["item_type"], e["received_at"][:10])

@@ -6,19 +6,28 @@ import json
 import re
 
 import pytest
+from rich.console import Console
 
-from streaming.cli import demo
-from streaming.report import CHARTS
-from streaming.tests.conftest import reset_lakehouse
+from tooling.demo import run_demo
 
 pytestmark = pytest.mark.integration
 
+CHARTS = (
+    "host-daily",
+    "events-per-session",
+    "session-duration",
+    "tech-creator",
+    "ide-products",
+    "item-purchases",
+    "guild-sizes",
+)
 
-def test_demo_renders_every_chart(spark, settings, kafka):
-    reset_lakehouse(spark, settings)
-    demo(count=400, seed=5, keep_kafka=True)
+
+def test_demo_renders_every_chart(spark, settings, kafka, empty_lakehouse):
+    result = run_demo(settings, count=400, seed=5, keep_kafka=True, console=Console(stderr=True))
 
     report = settings.lakehouse_dir / "report" / "index.html"
+    assert result.report == report
     html = report.read_text()
     for key in CHARTS:
         section = re.search(f'<section id="chart-{key}">(.*?)</section>', html, re.S)

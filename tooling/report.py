@@ -9,24 +9,15 @@ One file, plotly.js inlined once, no network needed to open it. Each chart lives
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import SparkSession
-
-CHARTS = (
-    "host-daily",
-    "events-per-session",
-    "session-duration",
-    "tech-creator",
-    "ide-products",
-    "item-purchases",
-    "guild-sizes",
-)
 
 
 @dataclass(frozen=True)
@@ -34,7 +25,7 @@ class Chart:
     key: str
     title: str
     caption: str
-    figure: object | None  # a plotly Figure, or None when there is no data
+    figure: Any  # a plotly Figure, or None when there is no data
 
 
 def _frame(spark: SparkSession, table: str, sql: str) -> pd.DataFrame | None:
@@ -45,11 +36,8 @@ def _frame(spark: SparkSession, table: str, sql: str) -> pd.DataFrame | None:
     return df if len(df) else None
 
 
-def build_charts(spark: SparkSession) -> list[Chart]:
-    import plotly.express as px
+def host_daily(spark: SparkSession) -> Chart:
     from plotly.subplots import make_subplots
-
-    charts: list[Chart] = []
 
     df = _frame(
         spark,
@@ -76,55 +64,66 @@ def build_charts(spark: SparkSession) -> list[Chart]:
                 col=1,
             )
         fig.update_layout(barmode="group", height=600)
-    charts.append(
-        Chart(
-            "host-daily",
-            "Sessions and events per host per day",
-            "gold.host_daily_metrics, by the session's start date.",
-            fig,
-        )
+    return Chart(
+        "host-daily",
+        "Sessions and events per host per day",
+        "gold.host_daily_metrics, by the session's start date.",
+        fig,
     )
 
-    sessions = _frame(
+
+def _web_sessions(spark: SparkSession) -> pd.DataFrame | None:
+    return _frame(
         spark,
         "silver.web_sessions",
         "select host, event_count, cast(duration_seconds as double) as duration_seconds "
         "from silver.web_sessions",
     )
-    has_sessions = sessions is not None
-    charts.append(
-        Chart(
-            "events-per-session",
-            "Events per session",
-            "How many page views web sessions hold (silver.web_sessions).",
-            px.histogram(
-                sessions,
-                x="event_count",
-                color="host",
-                barmode="stack",
-                labels={"event_count": "page views in the session"},
-            )
-            if has_sessions
-            else None,
+
+
+def events_per_session(spark: SparkSession) -> Chart:
+    import plotly.express as px
+
+    sessions = _web_sessions(spark)
+    return Chart(
+        "events-per-session",
+        "Events per session",
+        "How many page views web sessions hold (silver.web_sessions).",
+        px.histogram(
+            sessions,
+            x="event_count",
+            color="host",
+            barmode="stack",
+            labels={"event_count": "page views in the session"},
         )
+        if sessions is not None
+        else None,
     )
-    charts.append(
-        Chart(
-            "session-duration",
-            "Session duration",
-            "Last page view minus first, in seconds (one-page sessions last 0 s).",
-            px.histogram(
-                sessions,
-                x="duration_seconds",
-                nbins=40,
-                color="host",
-                barmode="stack",
-                labels={"duration_seconds": "seconds"},
-            )
-            if has_sessions
-            else None,
+
+
+def session_duration(spark: SparkSession) -> Chart:
+    import plotly.express as px
+
+    sessions = _web_sessions(spark)
+    return Chart(
+        "session-duration",
+        "Session duration",
+        "Last page view minus first, in seconds (one-page sessions last 0 s).",
+        px.histogram(
+            sessions,
+            x="duration_seconds",
+            nbins=40,
+            color="host",
+            barmode="stack",
+            labels={"duration_seconds": "seconds"},
         )
+        if sessions is not None
+        else None,
     )
+
+
+def tech_creator(spark: SparkSession) -> Chart:
+    import plotly.express as px
 
     df = _frame(
         spark,
@@ -148,14 +147,16 @@ def build_charts(spark: SparkSession) -> list[Chart]:
                 line_dash="dot",
                 annotation_text=f"{row.platform} average {row.platform_avg_events_per_session:.2f}",
             )
-    charts.append(
-        Chart(
-            "tech-creator",
-            "Tech Creator and the other platforms",
-            "Average web events per session per host; dotted lines are platform averages.",
-            fig,
-        )
+    return Chart(
+        "tech-creator",
+        "Tech Creator and the other platforms",
+        "Average web events per session per host; dotted lines are platform averages.",
+        fig,
     )
+
+
+def ide_products(spark: SparkSession) -> Chart:
+    import plotly.express as px
 
     df = _frame(
         spark,
@@ -163,22 +164,20 @@ def build_charts(spark: SparkSession) -> list[Chart]:
         "select product_code, session_date, sessions, active_users "
         "from gold.ide_product_daily_metrics order by session_date, product_code",
     )
-    charts.append(
-        Chart(
-            "ide-products",
-            "IDE product usage",
-            "Sessions per product and day (gold.ide_product_daily_metrics).",
-            px.bar(
-                df,
-                x="session_date",
-                y="sessions",
-                color="product_code",
-                hover_data=["active_users"],
-            )
-            if df is not None
-            else None,
+    return Chart(
+        "ide-products",
+        "IDE product usage",
+        "Sessions per product and day (gold.ide_product_daily_metrics).",
+        px.bar(
+            df, x="session_date", y="sessions", color="product_code", hover_data=["active_users"]
         )
+        if df is not None
+        else None,
     )
+
+
+def item_purchases(spark: SparkSession) -> Chart:
+    import plotly.express as px
 
     df = _frame(
         spark,
@@ -187,22 +186,24 @@ def build_charts(spark: SparkSession) -> list[Chart]:
         "cast(revenue as double) as revenue from gold.item_purchases "
         "order by purchase_date, item_type",
     )
-    charts.append(
-        Chart(
-            "item-purchases",
-            "Item purchases",
-            "Revenue per item type and day (gold.item_purchases).",
-            px.bar(
-                df,
-                x="purchase_date",
-                y="revenue",
-                color="item_type",
-                hover_data=["purchases", "quantity"],
-            )
-            if df is not None
-            else None,
+    return Chart(
+        "item-purchases",
+        "Item purchases",
+        "Revenue per item type and day (gold.item_purchases).",
+        px.bar(
+            df,
+            x="purchase_date",
+            y="revenue",
+            color="item_type",
+            hover_data=["purchases", "quantity"],
         )
+        if df is not None
+        else None,
     )
+
+
+def guild_sizes(spark: SparkSession) -> Chart:
+    import plotly.express as px
 
     df = _frame(
         spark,
@@ -210,17 +211,28 @@ def build_charts(spark: SparkSession) -> list[Chart]:
         "select guild_name, max(members) as members, sum(joins) as joins "
         "from gold.guild_memberships group by guild_name order by members desc",
     )
-    charts.append(
-        Chart(
-            "guild-sizes",
-            "Guild sizes",
-            "Members per guild (gold.guild_memberships).",
-            px.bar(df, x="guild_name", y="members", hover_data=["joins"])
-            if df is not None
-            else None,
-        )
+    return Chart(
+        "guild-sizes",
+        "Guild sizes",
+        "Members per guild (gold.guild_memberships).",
+        px.bar(df, x="guild_name", y="members", hover_data=["joins"]) if df is not None else None,
     )
-    return charts
+
+
+# The report's charts, in the order they appear.
+CHART_BUILDERS: tuple[Callable[[SparkSession], Chart], ...] = (
+    host_daily,
+    events_per_session,
+    session_duration,
+    tech_creator,
+    ide_products,
+    item_purchases,
+    guild_sizes,
+)
+
+
+def build_charts(spark: SparkSession) -> list[Chart]:
+    return [build(spark) for build in CHART_BUILDERS]
 
 
 def render_html(charts: list[Chart], title: str = "Clickstream lakehouse report") -> str:

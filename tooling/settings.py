@@ -1,7 +1,8 @@
 """Where things live and how to reach them, read from the environment with sensible defaults.
 
 Everything the pipeline writes sits under ``LAKEHOUSE_DIR`` (default ``.lakehouse/`` in the
-repository): Delta tables, checkpoints, the metastore, Kafka's data, logs.
+repository): Delta tables, checkpoints, the metastore, Kafka's data, logs. The defaults live
+here only: dbt's profile and macros read the variables that ``tooling.dbt_runner`` sets.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-TOPICS = ("web_events", "ide_events", "game_events")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from streaming import kafka_local
-from streaming.settings import REPO_ROOT, Settings
+from tooling.settings import REPO_ROOT, Settings
 
 
 def pytest_configure(config) -> None:
@@ -27,8 +27,8 @@ def _free_port_pair() -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port < 65000 and not kafka_local._port_taken("127.0.0.1", port + 1):
-            return port
+        if port < 65000 and not kafka_local.port_taken("127.0.0.1", port + 1):
+            return int(port)
     raise RuntimeError("no free port pair for the test broker")
 
 
@@ -54,8 +54,8 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def spark(settings: Settings):
     """The one SparkSession of the test run; dbt's session target picks it up."""
-    from streaming.dbt_runner import apply_env
     from streaming.spark import build_session
+    from tooling.dbt_runner import apply_env
 
     apply_env(settings)
     session = build_session(settings, "lakehouse-tests", with_metastore=True)
@@ -73,8 +73,10 @@ def kafka(settings: Settings) -> Iterator[str]:
         kafka_local.stop(settings)
 
 
-def reset_lakehouse(spark, settings: Settings) -> None:
-    """Forget every table and every byte the pipeline wrote (the test broker keeps running)."""
+@pytest.fixture
+def empty_lakehouse(spark, settings: Settings):
+    """The session's Spark, after forgetting every table and every byte the pipeline wrote
+    (the test broker keeps running)."""
     for schema in ("bronze", "silver", "gold"):
         spark.sql(f"drop database if exists {schema} cascade")
     for d in (settings.bronze_dir, settings.checkpoints_dir, settings.warehouse_dir):
@@ -88,3 +90,4 @@ def reset_lakehouse(spark, settings: Settings) -> None:
     for table in spark.catalog.listTables():
         if table.isTemporary:
             spark.catalog.dropTempView(table.name)
+    return spark

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from streaming import kafka_local, producer
-from streaming.settings import REPO_ROOT, Settings
+from tooling.settings import REPO_ROOT, Settings
 
 FEEDER = str(REPO_ROOT / "streaming" / "feeder.py")
 
@@ -106,7 +106,7 @@ def test_producer_says_when_no_broker_answers():
 
 def test_cli_rejects_an_invalid_option():
     r = subprocess.run(
-        [sys.executable, "-m", "streaming.cli", "produce", "--kind", "nope"],
+        [sys.executable, "-m", "tooling.cli", "produce", "--kind", "nope"],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

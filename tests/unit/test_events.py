@@ -32,6 +32,11 @@ WEB_KEYS = {
 }
 IDE_KEYS = {"user_id", "event_id", "product_code", "timestamp"}
 FIVE_MIN = timedelta(minutes=5)
+# The two generators behind one interface: (generate, event-time field).
+GENERATORS = {
+    "web": (generate_web_events, "event_time"),
+    "ide": (generate_ide_events, "timestamp"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +58,32 @@ def _visitors(events: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
     for e in events:
         by_visitor[e["host"], e["ip"], e["user_agent"]].append(e)
     return by_visitor
+
+
+# --- both generators ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", GENERATORS)
+def test_times_sorted_and_inside_window(kind, request):
+    _, field = GENERATORS[kind]
+    times = _times(request.getfixturevalue(kind), field)
+    assert times == sorted(times)
+    assert all(START <= t < START + SPAN for t in times)
+
+
+@pytest.mark.parametrize("kind", GENERATORS)
+@pytest.mark.parametrize("count", [0, 1, 37, 1000])
+def test_count_is_exact(kind, count):
+    generate, _ = GENERATORS[kind]
+    assert len(generate(count, 3, START, timedelta(hours=1))) == count
+
+
+@pytest.mark.parametrize("kind", GENERATORS)
+def test_is_deterministic(kind):
+    generate, _ = GENERATORS[kind]
+    a = generate(500, 11, START, SPAN)
+    assert a == generate(500, 11, START, SPAN)
+    assert a != generate(500, 12, START, SPAN)
 
 
 # --- time format -------------------------------------------------------------------------------
@@ -132,17 +163,6 @@ def test_web_hosts_cover_all_five(web):
     assert hosts["www.dataexpert.io"] > 2 * hosts["lulu.techcreator.io"]
 
 
-def test_web_times_sorted_and_inside_window(web):
-    times = _times(web, "event_time")
-    assert times == sorted(times)
-    assert all(START <= t < START + SPAN for t in times)
-
-
-@pytest.mark.parametrize("count", [0, 1, 37, 1000])
-def test_web_count_is_exact(count):
-    assert len(generate_web_events(count, 3, START, timedelta(hours=1))) == count
-
-
 def test_web_tiny_window_still_fills_count():
     span = timedelta(seconds=30)
     events = generate_web_events(200, 5, START, span)
@@ -154,12 +174,6 @@ def test_web_window_with_sub_millisecond_start():
     start = START + timedelta(microseconds=400)
     times = _times(generate_web_events(500, 5, start, timedelta(minutes=10)), "event_time")
     assert all(start <= t < start + timedelta(minutes=10) for t in times)
-
-
-def test_web_is_deterministic():
-    a = generate_web_events(500, 11, START, SPAN)
-    assert a == generate_web_events(500, 11, START, SPAN)
-    assert a != generate_web_events(500, 12, START, SPAN)
 
 
 def test_web_visits_are_bursty(web):
@@ -228,23 +242,6 @@ def test_ide_shape(ide):
     assert {"PY", "IC", "IU"} <= {e["product_code"] for e in ide}
 
 
-def test_ide_times_sorted_and_inside_window(ide):
-    times = _times(ide, "timestamp")
-    assert times == sorted(times)
-    assert all(START <= t < START + SPAN for t in times)
-
-
-@pytest.mark.parametrize("count", [0, 1, 37, 1000])
-def test_ide_count_is_exact(count):
-    assert len(generate_ide_events(count, 3, START, timedelta(hours=1))) == count
-
-
-def test_ide_is_deterministic():
-    a = generate_ide_events(500, 11, START, SPAN)
-    assert a == generate_ide_events(500, 11, START, SPAN)
-    assert a != generate_ide_events(500, 12, START, SPAN)
-
-
 def _streams(events: list[dict]) -> dict[tuple[str, str], list[dict]]:
     by_stream: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for e in events:
@@ -294,7 +291,7 @@ def test_ide_events_fall_inside_and_outside_bursts(ide):
 
 
 def _key(e: dict) -> str:
-    return e["event_uuid"]
+    return str(e["event_uuid"])
 
 
 def test_delivery_keeps_every_event_and_adds_exact_duplicates(web):

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streaming.settings import REPO_ROOT, Settings
+from tooling.settings import REPO_ROOT, Settings
 
 
 class DbtError(Exception):

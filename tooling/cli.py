@@ -1,0 +1,321 @@
+"""``./lakehouse``: run the pipeline, or any part of it, on this machine.
+
+Each command parses its options and calls the module that does the work:
+
+  setup       the venv and the JVM jars (the wrapper; tooling/jars.py)
+  demo        everything, end to end, then a summary (tooling/demo.py)
+  kafka       start|stop|status|create-topics of the local broker (streaming/kafka_local.py)
+  produce     synthetic web and IDE events to Kafka (streaming/producer.py)
+  collector   serve|load the game events HTTP collector (streaming/collector/)
+  feed        spark-submit the feeder: Kafka or files to bronze (streaming/feeder.py)
+  dbt         any dbt command, with this project's profile and paths (tooling/dbt_runner.py)
+  report      the HTML report from the gold tables (tooling/report.py)
+  bench       the benchmarks (bench/)
+  test        linters (.pre-commit-config.yaml), then pytest (tests/)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from streaming import kafka_local, producer
+from streaming.bronze import TOPICS
+from tooling.settings import REPO_ROOT, load
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run the pipeline, or any part of it, on this machine (README: Using each part).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaft, one node).")
+app.add_typer(kafka_app, name="kafka")
+collector_app = typer.Typer(no_args_is_help=True, help="The game events HTTP collector.")
+app.add_typer(collector_app, name="collector")
+
+console = Console(stderr=True)
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    console.print(f"[red]lakehouse:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+# --- Set-up ------------------------------------------------------------------------------
+
+
+@app.command()
+def setup() -> None:
+    """Install the pinned Python packages and fetch the JVM jars (done before any command).
+
+    The ./lakehouse wrapper does this before every command whenever pyproject.toml, the poms
+    or the wrapper changed; this command reports what is in place.
+    """
+    from tooling.jars import installed
+
+    settings = load()
+    for name, folder, count in installed(settings):
+        console.print(f"setup: {count} {name} jars in {folder}")
+    console.print(f"setup: Python packages in {Path(sys.executable).parents[1]}")
+
+
+# --- Kafka ---------------------------------------------------------------------------------
+
+
+@kafka_app.command("start")
+def kafka_start() -> None:
+    """Start the broker (data under LAKEHOUSE_DIR/kafka) and wait until it answers."""
+    settings = load()
+    try:
+        b = kafka_local.start(settings)
+    except kafka_local.KafkaLocalError as exc:
+        fail(str(exc))
+    console.print(f"kafka: broker up at {b.bootstrap} (logs in {b.logs})")
+
+
+@kafka_app.command("stop")
+def kafka_stop() -> None:
+    """Stop the broker started by `kafka start`."""
+    stopped = kafka_local.stop(load())
+    console.print("kafka: broker stopped" if stopped else "kafka: no broker was running")
+
+
+@kafka_app.command("status")
+def kafka_status() -> None:
+    """Say whether the broker runs and answers; exit 1 when it does not answer."""
+    settings = load()
+    pid, answers = kafka_local.status(settings)
+    where = settings.kafka_bootstrap
+    console.print(
+        f"kafka: {'answering' if answers else 'not answering'} at {where}"
+        + (f" (our broker, pid {pid})" if pid else "")
+    )
+    if not answers:
+        raise typer.Exit(1)
+
+
+@kafka_app.command("create-topics")
+def kafka_create_topics(
+    partitions: int = typer.Option(2, min=1, help="partitions per topic"),
+    topic: list[str] = typer.Option(list(TOPICS), help="topics to create"),
+) -> None:
+    """Create the event topics that do not exist yet."""
+    settings = load()
+    try:
+        created = kafka_local.create_topics(settings.kafka_bootstrap, topic, partitions)
+    except kafka_local.KafkaLocalError as exc:
+        fail(str(exc))
+    console.print(f"kafka: created {', '.join(created)}" if created else "kafka: topics exist")
+
+
+# --- Producer ------------------------------------------------------------------------------
+
+
+@app.command()
+def produce(
+    kind: str = typer.Option("all", help="web, ide or all"),
+    count: int = typer.Option(5000, min=1, help="events per kind"),
+    rate: float = typer.Option(None, min=0.1, help="events per second (default: flat out)"),
+    seed: int = typer.Option(42, help="random seed: same seed, same events"),
+    start: datetime = typer.Option(
+        None, formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="first event time, UTC"
+    ),
+    span_hours: float = typer.Option(120.0, min=0.01, help="event times span this many hours"),
+    late_fraction: float = typer.Option(0.05, min=0.0, max=1.0, help="share delivered late"),
+    duplicate_fraction: float = typer.Option(0.01, min=0.0, max=1.0, help="share re-delivered"),
+) -> None:
+    """Send deterministic synthetic web and/or IDE events to Kafka."""
+    from tooling.demo import default_start
+
+    kinds = ["web", "ide"] if kind == "all" else [kind]
+    if any(k not in producer.TOPICS for k in kinds):
+        fail(f"--kind must be web, ide or all (got {kind!r})", code=2)
+    plan = producer.Synthetic(
+        count=count,
+        seed=seed,
+        start=start.replace(tzinfo=UTC) if start else default_start(),
+        span=timedelta(hours=span_hours),
+        late_fraction=late_fraction,
+        duplicate_fraction=duplicate_fraction,
+        rate=rate,
+    )
+    try:
+        sent = producer.produce_synthetic(load().kafka_bootstrap, kinds, plan)
+    except producer.ProducerError as exc:
+        fail(str(exc))
+    for k, n in sent.items():
+        console.print(f"produce: {n} {k} events -> {producer.TOPICS[k]}")
+
+
+# --- Game events collector ------------------------------------------------------------------
+
+
+@collector_app.command("serve")
+def collector_serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, min=1, max=65535),
+    workers: int = typer.Option(1, min=1, help="uvicorn worker processes"),
+) -> None:
+    """Serve the collector (OpenAPI page at /docs); events go to Kafka topic game_events."""
+    import uvicorn
+
+    settings = load()
+    if kafka_local.port_taken(host, port):
+        fail(f"port {host}:{port} is taken: pick another with --port")
+    os.environ["KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
+    uvicorn.run(
+        "streaming.collector.server:app", host=host, port=port, workers=workers, log_level="warning"
+    )
+
+
+@collector_app.command("load")
+def collector_load(
+    url: str = typer.Option("http://127.0.0.1:8000", help="the collector's base URL"),
+    requests: int = typer.Option(2000, min=1, help="requests in all"),
+    concurrency: list[int] = typer.Option([1, 16, 64], help="concurrency levels to run"),
+    event: str = typer.Option("purchase", help="event type to post"),
+) -> None:
+    """Load the collector with Apache Bench and print requests/s and p50/p99 latency."""
+    from streaming.collector.load import LoadError, run_ab
+
+    settings = load()
+    table = Table(title=f"ab: {requests} POST /events/{event} per level")
+    for column in ("concurrency", "requests/s", "p50 ms", "p99 ms", "failed", "non-2xx"):
+        table.add_column(column, justify="right")
+    for level in concurrency:
+        try:
+            r = run_ab(url, settings.lakehouse_dir / "tmp", requests, level, event)
+        except LoadError as exc:
+            fail(str(exc))
+        table.add_row(
+            str(level),
+            f"{r.requests_per_second:,.0f}",
+            f"{r.p50_ms:.0f}",
+            f"{r.p99_ms:.0f}",
+            str(r.failed),
+            str(r.non_2xx),
+        )
+    Console().print(table)
+
+
+# --- Feeder --------------------------------------------------------------------------------
+
+
+@app.command(context_settings=PASSTHROUGH)
+def feed(ctx: typer.Context) -> None:
+    """spark-submit streaming/feeder.py with the local jars; arguments go to the feeder.
+
+    Example: ./lakehouse feed --available-now
+    """
+    from streaming.spark import run_feeder
+
+    raise typer.Exit(run_feeder(load(), list(ctx.args)))
+
+
+# --- dbt -----------------------------------------------------------------------------------
+
+
+@app.command(context_settings=PASSTHROUGH)
+def dbt(ctx: typer.Context) -> None:
+    """Any dbt command with this project's profile and paths, e.g. `./lakehouse dbt build`."""
+    from tooling.dbt_runner import run_subprocess
+
+    raise typer.Exit(run_subprocess(load(), list(ctx.args)))
+
+
+# --- Report ------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    output: Path = typer.Option(None, help="HTML file (default LAKEHOUSE_DIR/report/index.html)"),
+) -> None:
+    """Render the HTML report with charts from the gold tables."""
+    from streaming.spark import build_session
+    from tooling.report import write_report
+
+    settings = load()
+    target = output or settings.lakehouse_dir / "report" / "index.html"
+    spark = build_session(settings, "lakehouse-report", with_metastore=True)
+    console.print(f"report: written to {write_report(spark, target)}")
+
+
+# --- Demo ----------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    count: int = typer.Option(5000, min=10, help="events per kind"),
+    seed: int = typer.Option(42),
+    keep_kafka: bool = typer.Option(False, help="leave the broker running afterwards"),
+) -> None:
+    """Everything once: Kafka, events, collector, feeder, dbt build + docs, report, summary."""
+    from tooling.demo import DemoError, run_demo
+
+    settings = load()
+    try:
+        result = run_demo(settings, count, seed, keep_kafka, console)
+    except (DemoError, kafka_local.KafkaLocalError, producer.ProducerError) as exc:
+        fail(str(exc))
+    console.print(
+        f"demo: done in {result.seconds:.0f}s.\n"
+        f"  report:    {result.report}\n"
+        f"  docs site: ./lakehouse dbt docs serve --port 8080\n"
+        f"  data:      {settings.lakehouse_dir}"
+    )
+
+
+# --- Benchmarks ----------------------------------------------------------------------------
+
+
+@app.command(context_settings=PASSTHROUGH)
+def bench(ctx: typer.Context) -> None:
+    """The benchmarks (bench/): ingest, incremental cost vs history, the collector.
+
+    Example: ./lakehouse bench --smoke      (options: ./lakehouse bench --help)
+    """
+    code = subprocess.call([sys.executable, "-m", "bench", *ctx.args], cwd=REPO_ROOT)
+    raise typer.Exit(code)
+
+
+# --- Tests ---------------------------------------------------------------------------------
+
+
+@app.command(context_settings=PASSTHROUGH)
+def test(
+    ctx: typer.Context,
+    lint: bool = typer.Option(True, help="run the linters first (--no-lint: pytest only)"),
+) -> None:
+    """Linters (ruff, mypy, sqlfluff, ...), then pytest; extra arguments go to pytest.
+
+    The linters are the hooks of .pre-commit-config.yaml; pytest runs tests/unit and
+    tests/integration.
+    """
+    from tooling import checks
+
+    if lint:
+        code = checks.run_linters()
+        if code != 0:
+            fail("the linters found problems (above): see the README, section Linters")
+    code = checks.run_pytest(list(ctx.args))
+    if code == 5:
+        fail("pytest collected no tests", code=5)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
