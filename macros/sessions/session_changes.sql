@@ -8,6 +8,24 @@
 #}
 
 
+{#
+    A sessions model's plan for a run: its batch (from the resessionized events, never past
+    the events model's mark), whether it is in step with the events model (it took in exactly
+    what the events model took before this run, so the windows' previous session ids name
+    every superseded session), and, when it is not, the windows' dates to find superseded
+    sessions by overlap.
+#}
+{% macro lakehouse_sessions_plan(resessionized, events_model, windows) %}
+    {%- set batch = lakehouse_consumer_batch(resessionized, lakehouse_model_mark(events_model)) -%}
+    {%- set in_step = batch.get('stored_mark') is not none and batch.low == batch.stored_mark -%}
+    {%- set window_dates = none -%}
+    {%- if is_incremental() and not in_step and not batch.empty -%}
+        {%- set window_dates = lakehouse_window_dates(windows) -%}
+    {%- endif -%}
+    {% do return({'batch': batch, 'in_step': in_step, 'window_dates': window_dates}) %}
+{% endmacro %}
+
+
 {# The window events of the sessions to re-aggregate, as a whole select. #}
 {% macro lakehouse_changed_session_events(window_events, in_step) %}
     select {{ window_events }}.*

@@ -93,3 +93,15 @@
         | selectattr('name', 'equalto', model_name) | first -%}
     {% do return(adapter.get_relation(database=none, schema=node.schema, identifier=node.alias)) %}
 {% endmacro %}
+
+
+{#
+    The date literals of each event date in `relation` and the days either side: where the
+    stored sessions a batch can touch lie (a session reaches across midnight by at most G).
+#}
+{% macro lakehouse_days_around(relation) %}
+    {% do return(lakehouse_date_list(
+        'select explode(array(date_sub(event_date, 1), event_date, date_add(event_date, 1))) from '
+        ~ relation
+    )) %}
+{% endmacro %}

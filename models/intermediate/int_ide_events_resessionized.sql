@@ -8,12 +8,14 @@
 {%- set batch = lakehouse_inherited_batch(ref('int_ide_session_windows')) -%}
 {%- set window_dates = none -%}
 {%- if stored is not none and not batch.empty -%}
-    {#- the stored events' mark, when their table holds exactly that state (lets the
-        sessions model delete superseded sessions by their ids) -#}
-    {%- set batch = dict(batch, stored_mark=lakehouse_settled_mark(stored)) -%}
-    {%- set window_dates = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
+{#- the stored events' mark, when their table holds exactly that state (lets the
+    sessions model delete superseded sessions by their ids) -#}
+{%- set batch = dict(batch, stored_mark=lakehouse_settled_mark(stored)) -%}
+{%- set window_dates = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
 {%- endif -%}
-{%- set columns = ['user_id', 'event_id', 'product_code', '`timestamp`', 'event_date', 'is_action'] %}
+{%- set columns = [
+    'user_id', 'event_id', 'product_code', '`timestamp`', 'event_date', 'is_action',
+] %}
 {{ lakehouse_batch_marker(batch) }}
 
 with
@@ -44,10 +46,11 @@ windows as (
 
 stored_in_windows as (
 
-{%- if stored is none %}
+    {%- if stored is none %}
 
-    select * from batch where false
-{%- else %}
+    select * from batch
+    where false
+    {%- else %}
 
     select
         stored.user_id,
@@ -68,7 +71,7 @@ stored_in_windows as (
     left join user_actions
         on stored.event_id = user_actions.event_id
     where {{ lakehouse_in_dates('stored.event_date', window_dates) }}
-{%- endif %}
+    {%- endif %}
 
 ),
 
@@ -86,10 +89,11 @@ deduplicated as (
     -- already: keep the stored row, so it counts as changed only if its session did
     select *
     from window_events
-    qualify row_number() over (
-        partition by user_id, event_id, product_code, `timestamp`
-        order by is_stored desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by user_id, event_id, product_code, `timestamp`
+            order by is_stored desc
+        ) = 1
 
 ),
 
@@ -123,9 +127,13 @@ final as (
         previous_session_id,
         previous_session_start_ts,
         is_stored,
-        not is_stored
-            or not (previous_session_id <=> session_id and previous_session_end_ts <=> session_end_ts)
-            as is_changed
+        (
+            not is_stored
+            or not (
+                previous_session_id <=> session_id
+                and previous_session_end_ts <=> session_end_ts
+            )
+        ) as is_changed
     from identified
 
 )

@@ -8,10 +8,7 @@
 {%- set stored = lakehouse_stored('ide_events_sessionized') -%}
 {%- set near_dates = none -%}
 {%- if stored is not none and not batch.empty -%}
-    {%- set near_dates = lakehouse_date_list(
-        'select explode(array(date_sub(event_date, 1), event_date, date_add(event_date, 1))) from '
-        ~ ref('int_ide_events_batched')
-    ) -%}
+{%- set near_dates = lakehouse_days_around(ref('int_ide_events_batched')) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -19,37 +16,51 @@ with
 
 batch as (
 
-    select user_id, product_code, `timestamp`, is_action
+    select
+        user_id,
+        product_code,
+        `timestamp`,
+        is_action
     from {{ ref('int_ide_events_batched') }}
 
 ),
 
 stored as (
 
-{%- if stored is none %}
+    {%- if stored is none %}
 
-    select user_id, product_code, `timestamp`, `timestamp` as session_start_ts, `timestamp` as session_end_ts
+    select
+        user_id,
+        product_code,
+        `timestamp`,
+        `timestamp` as session_start_ts,
+        `timestamp` as session_end_ts
     from batch
     where false
-{%- else %}
+    {%- else %}
 
-    select user_id, product_code, `timestamp`, session_start_ts, session_end_ts
+    select
+        user_id,
+        product_code,
+        `timestamp`,
+        session_start_ts,
+        session_end_ts
     from {{ stored }}
     where session_start_ts is not null
         and {{ lakehouse_in_dates('event_date', near_dates) }}
-{%- endif %}
+    {%- endif %}
 
 ),
 
 windows as (
 
-{%- if lakehouse_fixed_window() %}
+    {%- if lakehouse_fixed_window() %}
 
     {{ lakehouse_fixed_windows('batch', ['user_id', 'product_code'], '`timestamp`') }}
-{%- else %}
+    {%- else %}
 
     {{ lakehouse_session_windows('batch', 'stored', ['user_id', 'product_code'], '`timestamp`') }}
-{%- endif %}
+    {%- endif %}
 
 ),
 

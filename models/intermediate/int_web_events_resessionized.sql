@@ -9,10 +9,10 @@
 {%- set batch = lakehouse_inherited_batch(ref('int_web_session_windows')) -%}
 {%- set window_dates = none -%}
 {%- if stored is not none and not batch.empty -%}
-    {#- the stored events' mark, when their table holds exactly that state (lets the
-        sessions model delete superseded sessions by their ids) -#}
-    {%- set batch = dict(batch, stored_mark=lakehouse_settled_mark(stored)) -%}
-    {%- set window_dates = lakehouse_window_dates(ref('int_web_session_windows')) -%}
+{#- the stored events' mark, when their table holds exactly that state (lets the
+    sessions model delete superseded sessions by their ids) -#}
+{%- set batch = dict(batch, stored_mark=lakehouse_settled_mark(stored)) -%}
+{%- set window_dates = lakehouse_window_dates(ref('int_web_session_windows')) -%}
 {%- endif -%}
 {%- set columns = [
     'event_key', 'host', 'ip', 'user_id', 'url', 'referrer', 'user_agent',
@@ -42,14 +42,17 @@ windows as (
 
 stored_in_windows as (
 
-{%- if stored is none %}
+    {%- if stored is none %}
 
-    select * from batch where false
-{%- else %}
+    select * from batch
+    where false
+    {%- else %}
 
     select
-        {% for c in columns %}stored.{{ c }},
-        {% endfor %}stored.session_id as previous_session_id,
+        {%- for c in columns %}
+        stored.{{ c }},
+        {%- endfor %}
+        stored.session_id as previous_session_id,
         stored.session_start_at as previous_session_start_at,
         stored.session_end_at as previous_session_end_at,
         true as is_stored
@@ -59,7 +62,7 @@ stored_in_windows as (
         and stored.event_at >= windows.window_start
         and stored.event_at < windows.window_end
     where {{ lakehouse_in_dates('stored.event_date', window_dates) }}
-{%- endif %}
+    {%- endif %}
 
 ),
 
@@ -121,9 +124,13 @@ final as (
         previous_session_id,
         previous_session_start_at,
         is_stored,
-        not is_stored
-            or not (previous_session_id <=> session_id and previous_session_end_at <=> session_end_ts)
-            as is_changed
+        (
+            not is_stored
+            or not (
+                previous_session_id <=> session_id
+                and previous_session_end_at <=> session_end_ts
+            )
+        ) as is_changed
     from identified
 
 )

@@ -8,10 +8,7 @@
 {%- set stored = lakehouse_stored('web_events_sessionized') -%}
 {%- set near_dates = none -%}
 {%- if stored is not none and not batch.empty -%}
-    {%- set near_dates = lakehouse_date_list(
-        'select explode(array(date_sub(event_date, 1), event_date, date_add(event_date, 1))) from '
-        ~ ref('int_web_events_batched')
-    ) -%}
+{%- set near_dates = lakehouse_days_around(ref('int_web_events_batched')) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -19,19 +16,30 @@ with
 
 batch as (
 
-    select host, ip, user_id, event_at, true as is_action
+    select
+        host,
+        ip,
+        user_id,
+        event_at,
+        true as is_action
     from {{ ref('int_web_events_batched') }}
 
 ),
 
 stored as (
 
-{%- if stored is none %}
+    {%- if stored is none %}
 
-    select host, ip, user_id, event_at, event_at as session_start_ts, event_at as session_end_ts
+    select
+        host,
+        ip,
+        user_id,
+        event_at,
+        event_at as session_start_ts,
+        event_at as session_end_ts
     from batch
     where false
-{%- else %}
+    {%- else %}
 
     select
         host,
@@ -42,19 +50,19 @@ stored as (
         session_end_at as session_end_ts
     from {{ stored }}
     where {{ lakehouse_in_dates('event_date', near_dates) }}
-{%- endif %}
+    {%- endif %}
 
 ),
 
 windows as (
 
-{%- if lakehouse_fixed_window() %}
+    {%- if lakehouse_fixed_window() %}
 
     {{ lakehouse_fixed_windows('batch', ['host', 'ip', 'user_id'], 'event_at') }}
-{%- else %}
+    {%- else %}
 
     {{ lakehouse_session_windows('batch', 'stored', ['host', 'ip', 'user_id'], 'event_at') }}
-{%- endif %}
+    {%- endif %}
 
 ),
 

@@ -6,7 +6,11 @@ with
 
 joins as (
 
-    select player_id, guild_name, received_at, event_date
+    select
+        player_id,
+        guild_name,
+        received_at,
+        event_date
     from {{ ref('stg_bronze__game_events') }}
     where event_type = 'guild_join'
 
@@ -14,7 +18,10 @@ joins as (
 
 first_joins as (
 
-    select guild_name, player_id, min(event_date) as first_join_date
+    select
+        guild_name,
+        player_id,
+        min(event_date) as first_join_date
     from joins
     group by guild_name, player_id
 
@@ -22,7 +29,10 @@ first_joins as (
 
 daily as (
 
-    select guild_name, event_date as join_date, count(*) as joins
+    select
+        guild_name,
+        event_date as join_date,
+        count(*) as joins
     from joins
     group by guild_name, event_date
 
@@ -30,7 +40,10 @@ daily as (
 
 new_members as (
 
-    select guild_name, first_join_date as join_date, count(*) as new_members
+    select
+        guild_name,
+        first_join_date as join_date,
+        count(*) as new_members
     from first_joins
     group by guild_name, first_join_date
 

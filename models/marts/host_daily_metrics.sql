@@ -21,7 +21,7 @@
 ) -%}
 {%- set days = none -%}
 {%- if is_incremental() and not batch.empty -%}
-    {%- set days = lakehouse_window_dates(ref('int_web_session_windows')) -%}
+{%- set days = lakehouse_window_dates(ref('int_web_session_windows')) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -30,9 +30,13 @@ with
 {% if is_incremental() -%}
 affected_days as (
 
-    select distinct windows.host, day
+    select distinct
+        windows.host,
+        day
     from {{ ref('int_web_session_windows') }} as windows
-    lateral view explode(sequence(to_date(windows.window_start), to_date(windows.window_end))) as day
+        lateral view explode(
+            sequence(to_date(windows.window_start), to_date(windows.window_end))
+        ) as day
 
 ),
 
@@ -67,7 +71,7 @@ daily as (
 
 final as (
 
-{% if is_incremental() %}
+    {% if is_incremental() %}
     -- every affected day, with zero sessions where its last session moved away (deleted)
     select
         affected_days.host,
@@ -84,9 +88,9 @@ final as (
     left join daily
         on affected_days.host = daily.host
         and affected_days.day = daily.session_date
-{% else %}
+    {% else %}
     select * from daily
-{% endif %}
+    {% endif %}
 
 )
 

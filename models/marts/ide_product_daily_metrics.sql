@@ -21,7 +21,7 @@
 ) -%}
 {%- set days = none -%}
 {%- if is_incremental() and not batch.empty -%}
-    {%- set days = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
+{%- set days = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -36,9 +36,13 @@ user_actions as (
 {% if is_incremental() -%}
 affected_days as (
 
-    select distinct windows.product_code, day
+    select distinct
+        windows.product_code,
+        day
     from {{ ref('int_ide_session_windows') }} as windows
-    lateral view explode(sequence(to_date(windows.window_start), to_date(windows.window_end))) as day
+        lateral view explode(
+            sequence(to_date(windows.window_start), to_date(windows.window_end))
+        ) as day
 
 ),
 
@@ -109,15 +113,24 @@ ide_event_days as (
 {% if is_incremental() -%}
 days as (
 
-    select product_code, day as session_date from affected_days
+    select
+        product_code,
+        day as session_date
+    from affected_days
 
 ),
 {%- else -%}
 days as (
 
-    select product_code, session_date from session_days
+    select
+        product_code,
+        session_date
+    from session_days
     union
-    select product_code, session_date from ide_event_days
+    select
+        product_code,
+        session_date
+    from ide_event_days
 
 ),
 {%- endif %}

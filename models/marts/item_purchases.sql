@@ -14,10 +14,10 @@
 {%- set batch = lakehouse_staged_batch(ref('stg_bronze__game_events')) -%}
 {%- set days = none -%}
 {%- if is_incremental() and not batch.empty -%}
-    {%- set days = lakehouse_date_list(
-        'select event_date from ' ~ ref('stg_bronze__game_events')
-        ~ " where event_type = 'purchase' and " ~ lakehouse_batch_filter(batch)
-    ) -%}
+{%- set days = lakehouse_date_list(
+    'select event_date from ' ~ ref('stg_bronze__game_events')
+    ~ " where event_type = 'purchase' and " ~ lakehouse_batch_filter(batch)
+) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -34,7 +34,9 @@ purchases as (
 {% if is_incremental() -%}
 touched as (
 
-    select distinct item_type, event_date
+    select distinct
+        item_type,
+        event_date
     from purchases
     where {{ lakehouse_batch_filter(batch) }}
 

@@ -57,8 +57,10 @@ final as (
         platforms.platform_sessions,
         platforms.platform_events,
         platforms.platform_avg_events_per_session,
-        cast(hosts.avg_events_per_session - platforms.platform_avg_events_per_session as decimal(18, 4))
-            as avg_events_vs_platform
+        cast(
+            hosts.avg_events_per_session - platforms.platform_avg_events_per_session
+            as decimal(18, 4)
+        ) as avg_events_vs_platform
     from hosts
     inner join platforms
         on hosts.platform = platforms.platform

@@ -16,8 +16,10 @@ final as (
         player_id,
         greatest(coalesce(max(new_level), 1), 1) as level,
         count_if(event_type = 'purchase') as purchases,
-        cast(coalesce(sum(case when event_type = 'purchase' then price * quantity end), 0) as decimal(18, 2))
-            as amount_spent,
+        cast(
+            coalesce(sum(case when event_type = 'purchase' then price * quantity end), 0)
+            as decimal(18, 2)
+        ) as amount_spent,
         count_if(event_type = 'treasure_found') as treasures_found,
         coalesce(sum(gold), 0) as gold_found,
         count_if(event_type = 'potion_taken') as potions_taken,

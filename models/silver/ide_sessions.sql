@@ -18,15 +18,12 @@
     skipped this model they are found by overlap with the windows instead, and every session
     of the windows is re-aggregated.
 -#}
-{%- set batch = lakehouse_consumer_batch(
+{%- set plan = lakehouse_sessions_plan(
     ref('int_ide_events_resessionized'),
-    lakehouse_model_mark(ref('ide_events_sessionized')),
+    ref('ide_events_sessionized'),
+    ref('int_ide_session_windows'),
 ) -%}
-{%- set in_step = batch.get('stored_mark') is not none and batch.low == batch.stored_mark -%}
-{%- set window_dates = none -%}
-{%- if is_incremental() and not in_step and not batch.empty -%}
-    {%- set window_dates = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
-{%- endif -%}
+{%- set batch, in_step, window_dates = plan.batch, plan.in_step, plan.window_dates -%}
 {%- set columns = [
     'session_id', 'user_id', 'product_code', 'session_start_ts', 'session_end_ts',
     'last_action_ts', 'duration_seconds', 'user_action_count', 'event_count', 'session_date',
@@ -108,7 +105,10 @@ superseded as (
 
 final as (
 
-    select *, false as is_superseded from sessions
+    select
+        *,
+        false as is_superseded
+    from sessions
     union all
     {{ lakehouse_superseded_rows('superseded', columns) }}
 

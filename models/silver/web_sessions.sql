@@ -18,15 +18,12 @@
     skipped this model they are found by overlap with the windows instead, and every session
     of the windows is re-aggregated.
 -#}
-{%- set batch = lakehouse_consumer_batch(
+{%- set plan = lakehouse_sessions_plan(
     ref('int_web_events_resessionized'),
-    lakehouse_model_mark(ref('web_events_sessionized')),
+    ref('web_events_sessionized'),
+    ref('int_web_session_windows'),
 ) -%}
-{%- set in_step = batch.get('stored_mark') is not none and batch.low == batch.stored_mark -%}
-{%- set window_dates = none -%}
-{%- if is_incremental() and not in_step and not batch.empty -%}
-    {%- set window_dates = lakehouse_window_dates(ref('int_web_session_windows')) -%}
-{%- endif -%}
+{%- set batch, in_step, window_dates = plan.batch, plan.in_step, plan.window_dates -%}
 {%- set columns = [
     'session_id', 'host', 'ip', 'user_id', 'is_logged_in', 'session_start_at', 'session_end_at',
     'session_date', 'event_count', 'duration_seconds', 'country', 'state', 'city', 'os',
@@ -61,7 +58,9 @@ ordered as (
     select
         *,
         row_number() over (partition by session_id order by event_at, event_key) as event_rank,
-        row_number() over (partition by session_id order by event_at desc, event_key desc) as event_rank_desc
+        row_number() over (
+            partition by session_id order by event_at desc, event_key desc
+        ) as event_rank_desc
     from session_events
 
 ),
@@ -137,7 +136,10 @@ superseded as (
 
 final as (
 
-    select *, false as is_superseded from sessions
+    select
+        *,
+        false as is_superseded
+    from sessions
     union all
     {{ lakehouse_superseded_rows('superseded', columns) }}
 

@@ -4,15 +4,27 @@ with
 
 bronze_malformed as (
 
-    select topic, malformed_reason as reason, raw_value as record, _ingested_at
+    select
+        topic,
+        malformed_reason as reason,
+        raw_value as record,
+        _ingested_at
     from {{ source('bronze', 'web_events') }}
     where is_malformed
     union all
-    select topic, malformed_reason as reason, raw_value as record, _ingested_at
+    select
+        topic,
+        malformed_reason as reason,
+        raw_value as record,
+        _ingested_at
     from {{ source('bronze', 'ide_events') }}
     where is_malformed
     union all
-    select topic, malformed_reason as reason, raw_value as record, _ingested_at
+    select
+        topic,
+        malformed_reason as reason,
+        raw_value as record,
+        _ingested_at
     from {{ source('bronze', 'game_events') }}
     where is_malformed
 

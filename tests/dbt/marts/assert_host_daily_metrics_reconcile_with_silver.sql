@@ -6,7 +6,11 @@ with
 
 from_sessions as (
 
-    select host, session_date, count(*) as sessions, sum(event_count) as events
+    select
+        host,
+        session_date,
+        count(*) as sessions,
+        sum(event_count) as events
     from {{ ref('web_sessions') }}
     group by host, session_date
 
@@ -14,7 +18,10 @@ from_sessions as (
 
 from_events as (
 
-    select host, to_date(session_start_at) as session_date, count(*) as events
+    select
+        host,
+        to_date(session_start_at) as session_date,
+        count(*) as events
     from {{ ref('web_events_sessionized') }}
     group by host, to_date(session_start_at)
 
@@ -22,7 +29,11 @@ from_events as (
 
 gold as (
 
-    select host, session_date, sessions, events
+    select
+        host,
+        session_date,
+        sessions,
+        events
     from {{ ref('host_daily_metrics') }}
 
 )

@@ -6,7 +6,10 @@ with
 
 from_sessions as (
 
-    select product_code, session_date, count(*) as sessions
+    select
+        product_code,
+        session_date,
+        count(*) as sessions
     from {{ ref('ide_sessions') }}
     group by product_code, session_date
 
@@ -14,7 +17,10 @@ from_sessions as (
 
 from_events as (
 
-    select events.product_code, events.event_date as session_date, count(*) as ide_events
+    select
+        events.product_code,
+        events.event_date as session_date,
+        count(*) as ide_events
     from {{ ref('ide_events_sessionized') }} as events
     left anti join {{ ref('ide_user_actions') }} as user_actions
         on events.event_id = user_actions.event_id
@@ -38,7 +44,11 @@ silver as (
 
 gold as (
 
-    select product_code, session_date, sessions, ide_events
+    select
+        product_code,
+        session_date,
+        sessions,
+        ide_events
     from {{ ref('ide_product_daily_metrics') }}
 
 )
