@@ -11,14 +11,19 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bench import collector, incremental, ingest
+from bench import cluster, collector, incremental, ingest
 from bench.context import PLANS, Context, progress_display
 from bench.results import Results
 from bench.steps import BenchError
 from streaming.kafka_local import KafkaLocalError
 from tooling.settings import REPO_ROOT, load
 
-BENCHMARKS = {"ingest": ingest.run, "incremental": incremental.run, "collector": collector.run}
+BENCHMARKS = {
+    "ingest": ingest.run,
+    "incremental": incremental.run,
+    "cluster": cluster.run,
+    "collector": collector.run,
+}
 COMMITTED = REPO_ROOT / "bench" / "results"
 
 app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})

@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from bench import steps
 from bench.context import Context
-from streaming import kafka_local, producer
+from streaming import kafka_client, kafka_local, producer
 from streaming.events.web import generate_web_events
 
 TOPIC = "web_events"
@@ -46,6 +46,7 @@ def consume_all(bootstrap: str, expected: int) -> tuple[int, float]:
     """Read every record of the topic with kafka-python; returns (records, seconds)."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
+        **kafka_client.load().python_kwargs(),
         enable_auto_commit=False,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=16 * 1024 * 1024,

@@ -51,8 +51,15 @@ def run_timed(cmd: list[str], env: dict[str, str], log: Path, what: str) -> Time
     return Timed(seconds, proc.stdout)
 
 
-def spark_job(settings: Settings, script: Path, args: list[str], log: Path, what: str) -> Timed:
-    cmd = submit_command(settings, script, args)
+def spark_job(
+    settings: Settings,
+    script: Path,
+    args: list[str],
+    log: Path,
+    what: str,
+    master: str | None = None,
+) -> Timed:
+    cmd = submit_command(settings, script, args, master)
     return run_timed(cmd, submit_env(settings), log, what)
 
 
@@ -64,9 +71,11 @@ class Landed:
     wall_seconds: float  # the whole spark-submit, JVM start included
 
 
-def feed(settings: Settings, args: list[str], log: Path, what: str) -> dict[str, Landed]:
-    """Run the feeder; returns what each query reported it landed."""
-    done = spark_job(settings, FEEDER, args, log, what)
+def feed(
+    settings: Settings, args: list[str], log: Path, what: str, master: str | None = None
+) -> dict[str, Landed]:
+    """Run the feeder (on ``master`` when given); returns what each query reported it landed."""
+    done = spark_job(settings, FEEDER, args, log, what, master)
     landed = landed_lines(done)
     if not landed:
         raise BenchError(f"{what}: the feeder reported nothing landed; log: {log}")
@@ -80,9 +89,12 @@ def landed_lines(done: Timed) -> dict[str, Landed]:
     }
 
 
-def dbt(settings: Settings, args: list[str], log: Path, what: str) -> Timed:
-    """``dbt ARGS`` in a child process, as `./lakehouse dbt` runs it: JVM start included."""
-    env = {**submit_env(settings), **dbt_env(settings)}
+def dbt(
+    settings: Settings, args: list[str], log: Path, what: str, env: dict[str, str] | None = None
+) -> Timed:
+    """``dbt ARGS`` in a child process, as `./lakehouse dbt` runs it: JVM start included
+    (``env``: more variables, e.g. DBT_TARGET=cluster)."""
+    env = {**submit_env(settings), **dbt_env(settings), **(env or {})}
     return run_timed([str(Path(sys.executable).with_name("dbt")), *args], env, log, what)
 
 

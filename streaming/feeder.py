@@ -26,7 +26,7 @@ if __package__ in (None, ""):
     # `spark-submit streaming/feeder.py` puts streaming/ on the path, not the repository.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streaming import bronze
+from streaming import bronze, kafka_client
 from tooling.settings import Settings, load
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
     p.add_argument("--source", choices=("kafka", "files"), default="kafka")
     p.add_argument(
         "--topics",
-        default=",".join(bronze.EVENT_TIME_FIELD),
+        default=",".join(bronze.TOPICS),
         help="comma-separated topics; each lands in bronze/<topic> (default: all)",
     )
     trigger = p.add_mutually_exclusive_group()
@@ -95,11 +95,11 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
     )
     a = p.parse_args(argv)
     topics = tuple(t.strip() for t in a.topics.split(",") if t.strip())
-    unknown = [t for t in topics if t not in bronze.EVENT_TIME_FIELD]
+    unknown = [t for t in topics if t not in bronze.TOPICS]
     if not topics or unknown:
         p.error(
             f"unknown topic(s) {', '.join(unknown) or '(none)'}; "
-            f"choose from {', '.join(bronze.EVENT_TIME_FIELD)}"
+            f"choose from {', '.join(bronze.TOPICS)}"
         )
     if not a.available_now and not a.processing_time:
         p.error("choose a trigger: --available-now or --processing-time INTERVAL")
@@ -197,6 +197,7 @@ def start_queries(
             reader = (
                 spark.readStream.format("kafka")
                 .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+                .options(**kafka_client.load().spark_options())
                 .option("subscribe", topic)
                 .option("startingOffsets", opts.starting_offsets)
                 .option("failOnDataLoss", "true")

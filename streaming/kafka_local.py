@@ -9,11 +9,9 @@ one-line message that says what to do.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
+import re
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -21,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from streaming import kafka_client
+from streaming.kafka_client import KafkaSecurity
+from tooling.processes import alive, port_taken, read_pid, spawn, stop_pid, tail
 from tooling.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,17 +74,100 @@ def layout(settings: Settings) -> BrokerLayout:
     return BrokerLayout(settings.kafka_dir, host, int(port), controller)
 
 
-def _server_properties(b: BrokerLayout) -> str:
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def _security() -> KafkaSecurity:
+    """The clients' security settings, which the local broker serves (plain text or SASL)."""
+    try:
+        security = kafka_client.load()
+    except kafka_client.KafkaSecurityError as exc:
+        raise KafkaLocalError(str(exc)) from None
+    if security.uses_ssl:
+        raise KafkaLocalError(
+            f"the local broker serves PLAINTEXT or SASL_PLAINTEXT, not {security.protocol}: "
+            "point KAFKA_BOOTSTRAP at your TLS broker instead of starting this one"
+        )
+    return security
+
+
+def _sasl_properties(security: KafkaSecurity) -> list[str]:
+    """A SASL_PLAINTEXT listener that admits the clients' user with PLAIN and SCRAM."""
+    name, secret = security.username or "", security.password or ""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise KafkaLocalError(
+            f"KAFKA_SASL_USERNAME={name!r}: the local broker takes user names of letters, "
+            "digits, '.', '_' and '-'"
+        )
+    if "," in secret or (secret.startswith('"') and secret.endswith('"')):
+        raise KafkaLocalError(
+            "the local broker's SCRAM users cannot have a password with a comma or wrapped "
+            "in double quotes: choose another KAFKA_SASL_PASSWORD"
+        )
+    user, password = _jaas_quote(name), _jaas_quote(secret)
+    plain = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f"username={user} password={password} user_{security.username}={password};"
+    )
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    return [
+        f"sasl.enabled.mechanisms=PLAIN,{','.join(SCRAM_MECHANISMS)}",
+        "sasl.mechanism.inter.broker.protocol=PLAIN",
+        f"listener.name.sasl_plaintext.plain.sasl.jaas.config={_properties_value(plain)}",
+        *(
+            f"listener.name.sasl_plaintext.{m.lower()}.sasl.jaas.config={scram}"
+            for m in SCRAM_MECHANISMS
+        ),
+    ]
+
+
+def _properties_value(value: str) -> str:
+    """``value`` escaped so that java.util.Properties reads it back unchanged (it drops lone
+    backslashes and reads ISO-8859-1)."""
+    escaped = []
+    for ch in value:
+        if ch == "\\":
+            escaped.append("\\\\")
+        elif ch == "\n":
+            escaped.append("\\n")
+        elif ch == "\r":
+            escaped.append("\\r")
+        elif not " " <= ch <= "~":
+            escaped.append(f"\\u{ord(ch):04x}")
+        else:
+            escaped.append(ch)
+    return "".join(escaped)
+
+
+def _jaas_quote(value: str | None) -> str:
+    return '"' + (value or "").replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _scram_users(security: KafkaSecurity) -> list[str]:
+    """StorageTool arguments creating the clients' SCRAM user (SCRAM users live in the
+    cluster's metadata, so they are made when the storage is formatted)."""
+    if not security.uses_sasl:
+        return []
+    args = []
+    for mechanism in SCRAM_MECHANISMS:
+        user = f"name={security.username},password={security.password}"
+        args += ["--add-scram", f"{mechanism}=[{user}]"]
+    return args
+
+
+def _server_properties(b: BrokerLayout, security: KafkaSecurity) -> str:
+    name = "SASL_PLAINTEXT" if security.uses_sasl else "PLAINTEXT"
     return "\n".join(
         [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@{b.host}:{b.controller_port}",
-            f"listeners=PLAINTEXT://{b.host}:{b.port},CONTROLLER://{b.host}:{b.controller_port}",
-            f"advertised.listeners=PLAINTEXT://{b.host}:{b.port}",
+            f"listeners={name}://{b.host}:{b.port},CONTROLLER://{b.host}:{b.controller_port}",
+            f"advertised.listeners={name}://{b.host}:{b.port}",
             "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"inter.broker.listener.name={name}",
+            f"listener.security.protocol.map=CONTROLLER:PLAINTEXT,{name}:{name}",
+            *(_sasl_properties(security) if security.uses_sasl else []),
             f"log.dirs={b.data}",
             "num.partitions=2",
             # Topics are created on purpose (`kafka create-topics`), so a typo fails loudly.
@@ -133,26 +217,8 @@ def _java() -> str:
     return java
 
 
-def port_taken(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
 def _read_pid(b: BrokerLayout) -> int | None:
-    try:
-        pid = int(b.pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return pid if b"kafka.Kafka" in cmdline else None
+    return read_pid(b.pid_file, b"kafka.Kafka")
 
 
 def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
@@ -164,8 +230,9 @@ def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
             request_timeout_ms=int(timeout_s * 1000),
+            **kafka_client.load().python_kwargs(),
         )
-    except (KafkaError, OSError, ValueError):
+    except (KafkaError, OSError, ValueError, kafka_client.KafkaSecurityError):
         return False
     try:
         admin.list_topics()
@@ -174,13 +241,6 @@ def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
         return False
     finally:
         admin.close()
-
-
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
 
 
 def start(settings: Settings, wait_s: float = 90.0) -> BrokerLayout:
@@ -203,13 +263,24 @@ def start(settings: Settings, wait_s: float = 90.0) -> BrokerLayout:
             )
     for d in (b.config.parent, b.data, b.logs):
         d.mkdir(parents=True, exist_ok=True)
-    b.config.write_text(_server_properties(b))
+    security = _security()
+    b.config.write_text(_server_properties(b, security))
+    b.config.chmod(0o600)  # it may hold a password
     b.log4j.write_text(_log4j_properties(b))
     jvm = [java, "-Xmx512m", f"-Dlog4j2.configurationFile={b.log4j}", "-cp", classpath]
     if not (b.data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         fmt = subprocess.run(
-            [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(b.config)],
+            [
+                *jvm,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(b.config),
+                *_scram_users(security),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -218,23 +289,13 @@ def start(settings: Settings, wait_s: float = 90.0) -> BrokerLayout:
             raise KafkaLocalError(
                 f"formatting Kafka storage in {b.data} failed: {fmt.stderr.strip()[-300:]}"
             )
-    stdout = (b.logs / "broker.out").open("ab")
-    proc = subprocess.Popen(
-        [*jvm, "kafka.Kafka", str(b.config)],
-        stdout=stdout,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    stdout.close()
-    b.pid_file.write_text(str(proc.pid))
+    pid = spawn([*jvm, "kafka.Kafka", str(b.config)], b.logs / "broker.out", b.pid_file)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if not alive(pid):
             b.pid_file.unlink(missing_ok=True)
             raise KafkaLocalError(
-                f"the broker exited at start-up (code {proc.returncode}): "
-                f"{_tail(b.logs / 'broker.out')} — see {b.logs}"
+                f"the broker exited at start-up: {tail(b.logs / 'broker.out')} — see {b.logs}"
             )
         if broker_answers(b.bootstrap, timeout_s=2.0):
             return b
@@ -253,25 +314,9 @@ def stop(settings: Settings, wait_s: float = 30.0) -> bool:
     if pid is None:
         b.pid_file.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        if _is_zombie(pid):
-            break
-        time.sleep(0.2)
-    if Path(f"/proc/{pid}").exists() and not _is_zombie(pid):
-        os.kill(pid, signal.SIGKILL)
+    stop_pid(pid, wait_s)
     b.pid_file.unlink(missing_ok=True)
     return True
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def status(settings: Settings) -> tuple[int | None, bool]:
@@ -286,7 +331,13 @@ def admin_client(bootstrap: str) -> KafkaAdminClient:
     from kafka.errors import KafkaError
 
     try:
-        return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+        security = kafka_client.load()
+    except kafka_client.KafkaSecurityError as exc:
+        raise KafkaLocalError(str(exc)) from None
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=10000, **security.python_kwargs()
+        )
     except (KafkaError, OSError) as exc:
         raise KafkaLocalError(
             f"no Kafka broker answers at {bootstrap}: start one with `./lakehouse kafka start` "

@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from rich.progress import Progress
 
+from streaming import kafka_client
 from streaming.events import Event
 from streaming.events.delivery import delivery_order
 from streaming.events.ide import generate_ide_events
@@ -57,7 +58,13 @@ def _encode(value: bytes | str | None) -> bytes | None:
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
-def _no_broker(bootstrap: str) -> ProducerError:
+def _no_broker(bootstrap: str, security: kafka_client.KafkaSecurity | None = None) -> ProducerError:
+    if security is not None and security.uses_sasl:
+        return ProducerError(
+            f"no Kafka broker at {bootstrap} accepted user {security.username!r} "
+            f"({security.protocol}, {security.mechanism}): check the broker runs, the user "
+            "name and password, and KAFKA_BOOTSTRAP"
+        )
     return ProducerError(
         f"no Kafka broker answers at {bootstrap}: "
         "start one with `./lakehouse kafka start` or set KAFKA_BOOTSTRAP"
@@ -67,8 +74,13 @@ def _no_broker(bootstrap: str) -> ProducerError:
 @contextmanager
 def _connected(bootstrap: str, topic: str) -> Iterator[KafkaProducer]:
     try:
+        security = kafka_client.load()
+    except kafka_client.KafkaSecurityError as e:
+        raise ProducerError(str(e)) from e
+    try:
         producer = KafkaProducer(
             bootstrap_servers=bootstrap,
+            **security.python_kwargs(),
             acks="all",
             linger_ms=20,
             request_timeout_ms=TIMEOUT_MS,
@@ -76,8 +88,8 @@ def _connected(bootstrap: str, topic: str) -> Iterator[KafkaProducer]:
             bootstrap_timeout_ms=TIMEOUT_MS,
         )
     except (KafkaTimeoutError, KafkaConnectionError) as e:
-        # kafka-python 3 reports an unreachable bootstrap as a timeout (no NoBrokersAvailable).
-        raise _no_broker(bootstrap) from e
+        # kafka-python 3 reports an unreachable bootstrap, and a refused login, as a timeout.
+        raise _no_broker(bootstrap, security) from e
     try:
         try:
             # The broker answered the bootstrap above, so a metadata timeout here means the

@@ -27,17 +27,23 @@ def jar_paths(settings: Settings) -> list[str]:
     return jars
 
 
-def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
-    """Spark options for a local session; ``with_metastore`` turns on the Derby catalog.
+def session_conf(
+    settings: Settings, *, with_metastore: bool, master: str | None = None
+) -> dict[str, str]:
+    """Spark options for a session; ``with_metastore`` turns on the Derby catalog.
 
     Only one JVM may hold the embedded Derby metastore, so the feeder runs without one and
-    writes its Delta tables by path; dbt registers them in the catalog.
+    writes its Delta tables by path; dbt registers them in the catalog. ``master`` (default
+    SPARK_MASTER, else ``local[2]``) may name a cluster: a standalone master
+    (``spark://HOST:PORT``) gives each application SPARK_APP_CORES cores (default 1, so that
+    the Thrift server and a feeder share a small worker), and executors SPARK_EXECUTOR_MEMORY.
     """
+    master = master or os.environ.get("SPARK_MASTER", "local[2]")
     tz = "-Duser.timezone=UTC"
     derby = f"-Dderby.system.home={settings.metastore_dir}"
     log4j = f"-Dlog4j2.configurationFile={LOG4J_CONF}"
     conf = {
-        "spark.master": os.environ.get("SPARK_MASTER", "local[2]"),
+        "spark.master": master,
         "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "3g"),
         "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.default.parallelism": "2",
@@ -60,6 +66,10 @@ def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
     }
+    if not master.startswith("local"):
+        conf["spark.executor.memory"] = os.environ.get("SPARK_EXECUTOR_MEMORY", "2g")
+    if master.startswith("spark://"):
+        conf["spark.cores.max"] = os.environ.get("SPARK_APP_CORES", "1")
     if with_metastore:
         url = f"jdbc:derby:;databaseName={settings.metastore_dir / 'metastore_db'};create=true"
         conf["spark.sql.catalogImplementation"] = "hive"
@@ -69,9 +79,11 @@ def session_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
     return conf
 
 
-def submit_command(settings: Settings, script: Path, args: list[str]) -> list[str]:
+def submit_command(
+    settings: Settings, script: Path, args: list[str], master: str | None = None
+) -> list[str]:
     """``spark-submit`` of a Python script with this module's configuration (no metastore)."""
-    conf = session_conf(settings, with_metastore=False)
+    conf = session_conf(settings, with_metastore=False, master=master)
     cmd = [
         str(Path(sys.executable).with_name("spark-submit")),
         "--master",
@@ -99,14 +111,23 @@ def submit_env(settings: Settings) -> dict[str, str]:
 
 
 def build_session(settings: Settings, app_name: str, *, with_metastore: bool) -> SparkSession:
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     settings.metastore_dir.mkdir(parents=True, exist_ok=True)
     # pyspark takes its workers' interpreter from the environment, not from the conf
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
+    # Under spark-submit (its JVM is up and passed us its gateway), what it was given
+    # (--master, --jars, --conf) wins and this module's settings only fill the gaps.
+    # Elsewhere nothing is given yet: the JVM starts with these settings (driver memory too).
+    given: set[str] = set()
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        SparkContext._ensure_initialized()
+        given = {key for key, _ in SparkConf().getAll()}
     for key, value in session_conf(settings, with_metastore=with_metastore).items():
-        builder = builder.config(key, value)
+        if key not in given:
+            builder = builder.config(key, value)
     if with_metastore:
         builder = builder.enableHiveSupport()
     spark = builder.getOrCreate()
@@ -117,13 +138,13 @@ def build_session(settings: Settings, app_name: str, *, with_metastore: bool) ->
 FEEDER = Path(__file__).resolve().parent / "feeder.py"
 
 
-def run_feeder(settings: Settings, feeder_args: list[str]) -> int:
-    """``spark-submit streaming/feeder.py FEEDER_ARGS`` with this module's configuration;
-    returns the feeder's exit code."""
+def run_feeder(settings: Settings, feeder_args: list[str], master: str | None = None) -> int:
+    """``spark-submit streaming/feeder.py FEEDER_ARGS`` with this module's configuration
+    (on ``master`` when given); returns the feeder's exit code."""
     import subprocess
 
     return subprocess.call(
-        submit_command(settings, FEEDER, feeder_args),
+        submit_command(settings, FEEDER, feeder_args, master),
         env=submit_env(settings),
         cwd=FEEDER.parents[1],
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from streaming import kafka_local
+from tooling.processes import port_taken
 from tooling.settings import REPO_ROOT, Settings
 
 
@@ -22,12 +23,13 @@ def pytest_configure(config) -> None:
         Path(basetemp).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _free_port_pair() -> int:
+def free_port_pair() -> int:
+    """A free port whose successor is free too (a broker's listener and controller)."""
     for _ in range(50):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port < 65000 and not kafka_local.port_taken("127.0.0.1", port + 1):
+        if port < 65000 and not port_taken("127.0.0.1", port + 1):
             return int(port)
     raise RuntimeError("no free port pair for the test broker")
 
@@ -39,7 +41,7 @@ def settings() -> Settings:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    port = _free_port_pair()
+    port = free_port_pair()
     s = Settings(
         lakehouse_dir=root.resolve(),
         jars_dir=Path(os.environ.get("LAKEHOUSE_JARS_DIR", REPO_ROOT / ".jars")).resolve(),

@@ -29,6 +29,7 @@ from rich.table import Table
 
 from streaming import kafka_local, producer
 from streaming.bronze import TOPICS
+from tooling.processes import port_taken
 from tooling.settings import REPO_ROOT, load
 
 app = typer.Typer(
@@ -41,6 +42,11 @@ kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaf
 app.add_typer(kafka_app, name="kafka")
 collector_app = typer.Typer(no_args_is_help=True, help="The game events HTTP collector.")
 app.add_typer(collector_app, name="collector")
+cluster_app = typer.Typer(
+    no_args_is_help=True,
+    help="A Spark standalone cluster on this machine: master, worker, Thrift server for dbt.",
+)
+app.add_typer(cluster_app, name="cluster")
 
 console = Console(stderr=True)
 PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -169,8 +175,15 @@ def collector_serve(
     """Serve the collector (OpenAPI page at /docs); events go to Kafka topic game_events."""
     import uvicorn
 
+    from streaming.kafka_client import KafkaSecurityError
+    from streaming.kafka_client import load as kafka_security
+
     settings = load()
-    if kafka_local.port_taken(host, port):
+    try:
+        kafka_security()
+    except KafkaSecurityError as exc:
+        fail(str(exc))
+    if port_taken(host, port):
         fail(f"port {host}:{port} is taken: pick another with --port")
     os.environ["KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
     uvicorn.run(
@@ -208,18 +221,81 @@ def collector_load(
     Console().print(table)
 
 
+# --- Spark cluster -------------------------------------------------------------------------
+
+
+@cluster_app.command("start")
+def cluster_start() -> None:
+    """Start master, worker and Thrift server; returns when the Thrift server answers."""
+    from tooling import cluster
+
+    settings = load()
+    try:
+        c = cluster.start(settings)
+    except cluster.ClusterError as exc:
+        fail(str(exc))
+    console.print(
+        f"cluster: master {c.master_url} (UI http://{c.host}:{c.master_ui_port}), "
+        f"Thrift server {c.host}:{c.thrift_port}; logs in {c.logs}\n"
+        f"  dbt:    DBT_TARGET=cluster ./lakehouse dbt build\n"
+        f"  feeder: ./lakehouse feed --master {c.master_url} --available-now"
+    )
+
+
+@cluster_app.command("stop")
+def cluster_stop() -> None:
+    """Stop the Thrift server, the worker and the master by their pids."""
+    from tooling import cluster
+
+    stopped = cluster.stop(load())
+    console.print(f"cluster: stopped {', '.join(stopped)}" if stopped else "cluster: not running")
+
+
+@cluster_app.command("status")
+def cluster_status() -> None:
+    """Say what runs and whether the Thrift server answers; exit 1 when it does not."""
+    from tooling import cluster
+
+    settings = load()
+    c = cluster.layout(settings)
+    for role, pid in cluster.status(settings).items():
+        console.print(f"cluster: {role:<7} {f'pid {pid}' if pid else 'not running'}")
+    answers = cluster.thrift_answers(c.host, c.thrift_port)
+    console.print(f"cluster: Thrift server {'answers' if answers else 'does not answer'} at "
+                  f"{c.host}:{c.thrift_port}")  # fmt: skip
+    if not answers:
+        raise typer.Exit(1)
+
+
 # --- Feeder --------------------------------------------------------------------------------
+
+
+def _split_master(args: list[str]) -> tuple[str | None, list[str]]:
+    """``--master URL`` (or ``--master=URL``) out of the feeder's arguments."""
+    rest, master = [], None
+    it = iter(args)
+    for arg in it:
+        if arg == "--master":
+            master = next(it, None)
+            if master is None:
+                fail("--master needs a URL, e.g. spark://127.0.0.1:7077", code=2)
+        elif arg.startswith("--master="):
+            master = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return master, rest
 
 
 @app.command(context_settings=PASSTHROUGH)
 def feed(ctx: typer.Context) -> None:
     """spark-submit streaming/feeder.py with the local jars; arguments go to the feeder.
 
-    Example: ./lakehouse feed --available-now
+    Example: ./lakehouse feed --available-now; on a cluster: --master spark://HOST:PORT.
     """
     from streaming.spark import run_feeder
 
-    raise typer.Exit(run_feeder(load(), list(ctx.args)))
+    master, args = _split_master(list(ctx.args))
+    raise typer.Exit(run_feeder(load(), args, master))
 
 
 # --- dbt -----------------------------------------------------------------------------------
@@ -241,13 +317,21 @@ def report(
     output: Path = typer.Option(None, help="HTML file (default LAKEHOUSE_DIR/report/index.html)"),
 ) -> None:
     """Render the HTML report with charts from the gold tables."""
-    from streaming.spark import build_session
+    from tooling import cluster
     from tooling.report import write_report
+    from tooling.tables import SparkTables, ThriftTables
 
     settings = load()
     target = output or settings.lakehouse_dir / "report" / "index.html"
-    spark = build_session(settings, "lakehouse-report", with_metastore=True)
-    console.print(f"report: written to {write_report(spark, target)}")
+    if cluster.status(settings)["thrift"] is not None:
+        # the Thrift server holds the metastore: read through it
+        c = cluster.layout(settings)
+        tables: SparkTables | ThriftTables = ThriftTables(c.host, c.thrift_port)
+    else:
+        from streaming.spark import build_session
+
+        tables = SparkTables(build_session(settings, "lakehouse-report", with_metastore=True))
+    console.print(f"report: written to {write_report(tables, target)}")
 
 
 # --- Demo ----------------------------------------------------------------------------------

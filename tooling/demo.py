@@ -21,6 +21,7 @@ from tooling import summary
 from tooling.dbt_runner import DbtError, run_in_process
 from tooling.report import write_report
 from tooling.settings import Settings
+from tooling.tables import SparkTables
 
 STEPS = 7
 
@@ -119,7 +120,8 @@ def run_demo(
     # dbt ran in this process: getOrCreate hands back its embedded session.
     spark = SparkSession.builder.getOrCreate()
     console.rule(f"6/{STEPS} Report")
-    report = write_report(spark, settings.lakehouse_dir / "report" / "index.html")
+    tables = SparkTables(spark)
+    report = write_report(tables, settings.lakehouse_dir / "report" / "index.html")
     console.rule(f"7/{STEPS} Summary")
-    summary.print_summary(summary.table_rows(spark), summary.quarantine_rows(spark))
+    summary.print_summary(summary.table_rows(tables), summary.quarantine_rows(tables))
     return DemoResult(seconds=time.monotonic() - began, report=report)

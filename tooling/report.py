@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pyspark.sql import SparkSession
+
+    from tooling.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -28,19 +29,19 @@ class Chart:
     figure: Any  # a plotly Figure, or None when there is no data
 
 
-def _frame(spark: SparkSession, table: str, sql: str) -> pd.DataFrame | None:
+def _frame(tables: Tables, table: str, sql: str) -> pd.DataFrame | None:
     """``sql`` (which reads ``table``) as pandas; None when the table is missing or empty."""
-    if not spark.catalog.tableExists(table):
+    if not tables.exists(table):
         return None
-    df = spark.sql(sql).toPandas()
+    df = tables.frame(sql)
     return df if len(df) else None
 
 
-def host_daily(spark: SparkSession) -> Chart:
+def host_daily(tables: Tables) -> Chart:
     from plotly.subplots import make_subplots
 
     df = _frame(
-        spark,
+        tables,
         "gold.host_daily_metrics",
         "select host, session_date, sessions, events from gold.host_daily_metrics "
         "order by session_date, host",
@@ -72,19 +73,19 @@ def host_daily(spark: SparkSession) -> Chart:
     )
 
 
-def _web_sessions(spark: SparkSession) -> pd.DataFrame | None:
+def _web_sessions(tables: Tables) -> pd.DataFrame | None:
     return _frame(
-        spark,
+        tables,
         "silver.web_sessions",
         "select host, event_count, cast(duration_seconds as double) as duration_seconds "
         "from silver.web_sessions",
     )
 
 
-def events_per_session(spark: SparkSession) -> Chart:
+def events_per_session(tables: Tables) -> Chart:
     import plotly.express as px
 
-    sessions = _web_sessions(spark)
+    sessions = _web_sessions(tables)
     return Chart(
         "events-per-session",
         "Events per session",
@@ -101,10 +102,10 @@ def events_per_session(spark: SparkSession) -> Chart:
     )
 
 
-def session_duration(spark: SparkSession) -> Chart:
+def session_duration(tables: Tables) -> Chart:
     import plotly.express as px
 
-    sessions = _web_sessions(spark)
+    sessions = _web_sessions(tables)
     return Chart(
         "session-duration",
         "Session duration",
@@ -122,11 +123,11 @@ def session_duration(spark: SparkSession) -> Chart:
     )
 
 
-def tech_creator(spark: SparkSession) -> Chart:
+def tech_creator(tables: Tables) -> Chart:
     import plotly.express as px
 
     df = _frame(
-        spark,
+        tables,
         "gold.platform_host_comparison",
         "select platform, host, avg_events_per_session, platform_avg_events_per_session "
         "from gold.platform_host_comparison order by platform, host",
@@ -155,11 +156,11 @@ def tech_creator(spark: SparkSession) -> Chart:
     )
 
 
-def ide_products(spark: SparkSession) -> Chart:
+def ide_products(tables: Tables) -> Chart:
     import plotly.express as px
 
     df = _frame(
-        spark,
+        tables,
         "gold.ide_product_daily_metrics",
         "select product_code, session_date, sessions, active_users "
         "from gold.ide_product_daily_metrics order by session_date, product_code",
@@ -176,11 +177,11 @@ def ide_products(spark: SparkSession) -> Chart:
     )
 
 
-def item_purchases(spark: SparkSession) -> Chart:
+def item_purchases(tables: Tables) -> Chart:
     import plotly.express as px
 
     df = _frame(
-        spark,
+        tables,
         "gold.item_purchases",
         "select item_type, purchase_date, purchases, quantity, "
         "cast(revenue as double) as revenue from gold.item_purchases "
@@ -202,11 +203,11 @@ def item_purchases(spark: SparkSession) -> Chart:
     )
 
 
-def guild_sizes(spark: SparkSession) -> Chart:
+def guild_sizes(tables: Tables) -> Chart:
     import plotly.express as px
 
     df = _frame(
-        spark,
+        tables,
         "gold.guild_memberships",
         "select guild_name, max(members) as members, sum(joins) as joins "
         "from gold.guild_memberships group by guild_name order by members desc",
@@ -220,7 +221,7 @@ def guild_sizes(spark: SparkSession) -> Chart:
 
 
 # The report's charts, in the order they appear.
-CHART_BUILDERS: tuple[Callable[[SparkSession], Chart], ...] = (
+CHART_BUILDERS: tuple[Callable[[Tables], Chart], ...] = (
     host_daily,
     events_per_session,
     session_duration,
@@ -231,8 +232,8 @@ CHART_BUILDERS: tuple[Callable[[SparkSession], Chart], ...] = (
 )
 
 
-def build_charts(spark: SparkSession) -> list[Chart]:
-    return [build(spark) for build in CHART_BUILDERS]
+def build_charts(tables: Tables) -> list[Chart]:
+    return [build(tables) for build in CHART_BUILDERS]
 
 
 def render_html(charts: list[Chart], title: str = "Clickstream lakehouse report") -> str:
@@ -266,7 +267,7 @@ def render_html(charts: list[Chart], title: str = "Clickstream lakehouse report"
     )
 
 
-def write_report(spark: SparkSession, output: Path) -> Path:
+def write_report(tables: Tables, output: Path) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_html(build_charts(spark)), encoding="utf-8")
+    output.write_text(render_html(build_charts(tables)), encoding="utf-8")
     return output

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from tooling.tables import Tables
 
 TABLES = (
     "bronze.web_events",
@@ -39,24 +39,24 @@ order by topic, reason
 """
 
 
-def table_rows(spark: SparkSession) -> list[tuple[str, int, str]]:
+def table_rows(tables: Tables) -> list[tuple[str, int, str]]:
     """(table, rows, location) for every pipeline table that exists."""
     rows = []
     for name in TABLES:
-        if not spark.catalog.tableExists(name):
+        if not tables.exists(name):
             continue
-        count = spark.table(name).count()
-        detail = spark.sql(f"describe table extended {name}").collect()
-        location = next((r.data_type for r in detail if r.col_name == "Location"), "(view)")
-        rows.append((name, count, location))
+        [(count,)] = tables.rows(f"select count(*) from {name}")
+        detail = tables.rows(f"describe table extended {name}")
+        location = next((str(r[1]) for r in detail if r[0] == "Location"), "(view)")
+        rows.append((name, int(count), location))
     return rows
 
 
-def quarantine_rows(spark: SparkSession) -> list[tuple[str, str, int]]:
+def quarantine_rows(tables: Tables) -> list[tuple[str, str, int]]:
     """(topic, reason, records) kept out of the events, from silver.events_quarantine."""
-    if not spark.catalog.tableExists("silver.events_quarantine"):
+    if not tables.exists("silver.events_quarantine"):
         return []
-    return [(r.topic, r.reason, r.records) for r in spark.sql(QUARANTINE_SQL).collect()]
+    return [(str(t), str(r), int(n)) for t, r, n in tables.rows(QUARANTINE_SQL)]
 
 
 def print_summary(

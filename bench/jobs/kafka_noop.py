@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from streaming import bronze
+from streaming import bronze, kafka_client
 from streaming.spark import build_session
 from tooling.settings import load
 
@@ -32,6 +32,7 @@ def main() -> int:
     rows = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .options(**kafka_client.load().spark_options())
         .option("subscribe", args.topic)
         .option("startingOffsets", "earliest")
         .load()

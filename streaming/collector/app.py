@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from streaming import kafka_client
 from streaming.collector.events import EVENT_TYPES
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class KafkaSink:
     def __init__(self, bootstrap: str, topic: str = TOPIC) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        # bad security settings fail here, at start-up, not on the first request
+        self._security = kafka_client.load()
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
 
@@ -57,6 +60,7 @@ class KafkaSink:
             if self._producer is None:
                 self._producer = KafkaProducer(
                     bootstrap_servers=self.bootstrap,
+                    **self._security.python_kwargs(),
                     acks="all",
                     enable_idempotence=True,
                     linger_ms=2,

@@ -1,0 +1,108 @@
+"""The same project on a real Spark standalone cluster: master, worker and Thrift server
+started by `./lakehouse cluster`, the feeder submitted to the master, dbt over Thrift. Every
+silver and gold table must equal the local target's on the same input."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import timedelta
+
+import pytest
+from rich.console import Console
+
+from bench.steps import JOBS, spark_job
+from streaming import producer
+from streaming.bronze import TOPICS
+from streaming.spark import run_feeder
+from tooling import cluster
+from tooling.dbt_runner import run_in_process, run_subprocess
+from tooling.demo import default_start, post_game_events
+from tooling.processes import alive
+from tooling.settings import Settings
+from tooling.tables import ThriftTables
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _files_inbox(root) -> list[str]:
+    """An IDE events file in the inbox, for the feeder's files source."""
+    day = root / "date=2024-03-01"
+    day.mkdir(parents=True)
+    events = producer.build_events("ide", 60, 9, default_start(), timedelta(hours=2), 0, 0)
+    (day / "part-0.json").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    return ["--source", "files", "--topics", "ide_events", "--input-path", str(root)]
+
+
+def _fingerprint(settings: Settings, name: str) -> dict:
+    out = settings.lakehouse_dir / f"fingerprint-{name}.json"
+    log = settings.lakehouse_dir / f"fingerprint-{name}.log"
+    spark_job(settings, JOBS / "fingerprint.py", ["--out", str(out)], log, f"fingerprint {name}")
+    prints: dict = json.loads(out.read_text())
+    return prints
+
+
+def test_cluster_builds_what_the_local_target_builds(
+    spark, settings, kafka, empty_lakehouse, monkeypatch
+):
+    from streaming import kafka_local
+
+    kafka_local.create_topics(kafka, list(TOPICS), partitions=2)
+    plan = producer.Synthetic(count=300, seed=11, start=default_start(), span=timedelta(days=1))
+    producer.produce_synthetic(kafka, ["web", "ide"], plan)
+    post_game_events(settings, 60, 11, Console(stderr=True))
+    files = _files_inbox(settings.lakehouse_dir / "inbox")
+
+    # the local target: embedded Spark, this test session's metastore
+    assert run_feeder(settings, ["--available-now"]) == 0
+    assert run_feeder(settings, [*files, "--available-now"]) == 0
+    run_in_process(settings, ["build"], quiet=True)
+    local = _fingerprint(settings, "local")
+
+    # the cluster: a lakehouse of its own (its Thrift server holds that one's metastore)
+    lake = Settings(settings.lakehouse_dir / "cluster-lake", settings.jars_dir, kafka)
+    for name in ("SPARK_MASTER_PORT", "SPARK_MASTER_WEBUI_PORT", "SPARK_WORKER_WEBUI_PORT"):
+        monkeypatch.setenv(name, str(_free_port()))
+    thrift_port = _free_port()
+    monkeypatch.setenv("SPARK_THRIFT_PORT", str(thrift_port))
+    c = cluster.start(lake)
+    pids = cluster.status(lake)
+    try:
+        assert all(pid is not None for pid in pids.values()), pids
+        assert run_feeder(lake, ["--available-now"], master=c.master_url) == 0
+        assert run_feeder(lake, [*files, "--available-now"], master=c.master_url) == 0
+        monkeypatch.setenv("DBT_TARGET", "cluster")
+        monkeypatch.setenv("SPARK_THRIFT_HOST", c.host)
+        assert run_subprocess(lake, ["build"]) == 0
+        # a second run finds nothing new, over Thrift too
+        assert run_subprocess(lake, ["run"]) == 0
+        tables = ThriftTables(c.host, thrift_port)
+        try:
+            [(staged,)] = tables.rows("select count(*) from silver.stg_bronze__web_events")
+            assert staged > 0, "read through the Thrift server while it holds the metastore"
+        finally:
+            tables.close()
+        on_cluster = _fingerprint(lake, "cluster")
+    finally:
+        cluster.stop(lake)
+    assert not any(alive(pid) for pid in pids.values() if pid), "every cluster process stopped"
+    assert local and set(local) == set(on_cluster)
+    assert on_cluster == local
+
+
+def test_cluster_start_reports_a_taken_port(settings, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        monkeypatch.setenv("SPARK_MASTER_PORT", str(port))
+        lake = Settings(settings.lakehouse_dir / "cluster-busy", settings.jars_dir, "x:1")
+        with pytest.raises(cluster.ClusterError, match=f"port 127.0.0.1:{port} .* is taken"):
+            cluster.start(lake)
+    assert not any(cluster.status(lake).values())

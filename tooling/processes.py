@@ -1,0 +1,95 @@
+"""Start, find and stop the long-running processes the tooling owns (Kafka broker, Spark
+master, worker, Thrift server): each is found again by its pid file, checked against its
+command line, and stopped by its pid."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def port_taken(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
+    """True when something accepts connections at host:port."""
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout_s):
+        return True
+    return False
+
+
+def read_pid(pid_file: Path, marker: bytes) -> int | None:
+    """The pid in ``pid_file`` if that process runs and its command line holds ``marker``."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return pid if marker in cmdline and not is_zombie(pid) else None
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and not is_zombie(pid)
+
+
+def spawn(cmd: list[str], log: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
+    """Start ``cmd`` in a session of its own, output to ``log``; write and return its pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop_pid(pid: int, wait_s: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL after ``wait_s``; reaps the process when it is our child."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        if is_zombie(pid):
+            break
+        time.sleep(0.2)
+    if alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def tail(path: Path, lines: int = 5) -> str:
+    """The last ``lines`` lines of a log, joined on one line (for one-line errors)."""
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except FileNotFoundError:
+        return f"(no log at {path})"
