@@ -139,6 +139,10 @@ def application_conf(settings: Settings, c: ClusterLayout) -> dict[str, str]:
 def thrift_command(settings: Settings, c: ClusterLayout) -> list[str]:
     conf = application_conf(settings, c)
     conf.pop("spark.driver.memory")
+    # Queries run in the Thrift server's session threads, whose class loader does not see
+    # what spark.jars adds: `delta` must be on the driver's own class path (spark.jars still
+    # ships the jars to the executors).
+    conf["spark.driver.extraClassPath"] = f"{settings.spark_jars}/*"
     cmd = [
         str(Path(sys.executable).with_name("spark-submit")),
         "--master",

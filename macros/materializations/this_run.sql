@@ -24,4 +24,3 @@
 
     {{ return({'relations': [target_relation]}) }}
 {%- endmaterialization %}
-
