@@ -303,10 +303,22 @@ def feed(ctx: typer.Context) -> None:
 
 @app.command(context_settings=PASSTHROUGH)
 def dbt(ctx: typer.Context) -> None:
-    """Any dbt command with this project's profile and paths, e.g. `./lakehouse dbt build`."""
+    """Any dbt command with this project's profile and paths, e.g. `./lakehouse dbt build`.
+
+    While this lakehouse's cluster runs, its Thrift server holds the metastore, so dbt uses
+    the cluster target unless DBT_TARGET says otherwise.
+    """
+    from tooling import cluster
     from tooling.dbt_runner import run_subprocess
 
-    raise typer.Exit(run_subprocess(load(), list(ctx.args)))
+    settings = load()
+    env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
+    if env:
+        console.print(
+            "dbt: this lakehouse's cluster runs (`./lakehouse cluster status`): "
+            "using the cluster target"
+        )
+    raise typer.Exit(run_subprocess(settings, list(ctx.args), env))
 
 
 # --- Report ------------------------------------------------------------------------------

@@ -277,6 +277,19 @@ def start(settings: Settings, wait_s: float = 180.0) -> ClusterLayout:
     return c
 
 
+def target_env(settings: Settings) -> dict[str, str] | None:
+    """While this lakehouse's Thrift server runs (and holds its metastore), the variables
+    that point dbt's ``cluster`` target at it; None when it does not run."""
+    if status(settings)["thrift"] is None:
+        return None
+    c = layout(settings)
+    return {
+        "DBT_TARGET": "cluster",
+        "SPARK_THRIFT_HOST": c.host,
+        "SPARK_THRIFT_PORT": str(c.thrift_port),
+    }
+
+
 def stop(settings: Settings) -> list[str]:
     """Stop the Thrift server, the worker and the master by their pids; returns the stopped."""
     c = layout(settings)

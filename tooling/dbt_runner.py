@@ -40,9 +40,11 @@ def apply_env(settings: Settings) -> None:
         os.environ.setdefault(key, value)
 
 
-def run_subprocess(settings: Settings, args: list[str]) -> int:
-    """``dbt ARGS`` in a child process; returns its exit code."""
-    env = {**os.environ, **dbt_env(settings)}
+def run_subprocess(
+    settings: Settings, args: list[str], extra_env: dict[str, str] | None = None
+) -> int:
+    """``dbt ARGS`` in a child process (with ``extra_env`` too); returns its exit code."""
+    env = {**os.environ, **dbt_env(settings), **(extra_env or {})}
     dbt = Path(sys.executable).with_name("dbt")
     return subprocess.call([str(dbt), *args], env=env, cwd=REPO_ROOT)
 

@@ -17,11 +17,11 @@ from rich.console import Console
 from streaming import kafka_local, producer
 from streaming.bronze import TOPICS
 from streaming.spark import run_feeder
-from tooling import summary
-from tooling.dbt_runner import DbtError, run_in_process
+from tooling import cluster, summary
+from tooling.dbt_runner import DbtError, run_in_process, run_subprocess
 from tooling.report import write_report
 from tooling.settings import Settings
-from tooling.tables import SparkTables
+from tooling.tables import SparkTables, ThriftTables
 
 STEPS = 7
 
@@ -93,7 +93,8 @@ def land_events(settings: Settings, count: int, seed: int, console: Console) -> 
     posted = post_game_events(settings, max(count // 5, 50), seed, console)
     console.print(f"collector: {posted} game events accepted -> game_events")
     console.rule(f"4/{STEPS} Feeder (spark-submit, available-now)")
-    if run_feeder(settings, ["--available-now"]) != 0:
+    master = cluster.layout(settings).master_url if cluster.target_env(settings) else None
+    if run_feeder(settings, ["--available-now"], master) != 0:
         raise DemoError("the feeder failed (see above)")
 
 
@@ -110,17 +111,27 @@ def run_demo(
         if started_here and not keep_kafka:
             kafka_local.stop(settings)
     console.rule(f"5/{STEPS} dbt build + docs generate")
-    try:
-        run_in_process(settings, ["build"])
-        run_in_process(settings, ["docs", "generate"])
-    except DbtError as exc:
-        raise DemoError(str(exc)) from None
-    from pyspark.sql import SparkSession
+    on_cluster = cluster.target_env(settings)
+    tables: SparkTables | ThriftTables
+    if on_cluster:
+        # the cluster's Thrift server holds the metastore: dbt and the reads go through it
+        console.print("demo: this lakehouse's cluster runs: dbt uses the cluster target")
+        for args in (["build"], ["docs", "generate"]):
+            if run_subprocess(settings, args, on_cluster) != 0:
+                raise DemoError(f"dbt {' '.join(args)} failed on the cluster target (see above)")
+        c = cluster.layout(settings)
+        tables = ThriftTables(c.host, c.thrift_port)
+    else:
+        try:
+            run_in_process(settings, ["build"])
+            run_in_process(settings, ["docs", "generate"])
+        except DbtError as exc:
+            raise DemoError(str(exc)) from None
+        from pyspark.sql import SparkSession
 
-    # dbt ran in this process: getOrCreate hands back its embedded session.
-    spark = SparkSession.builder.getOrCreate()
+        # dbt ran in this process: getOrCreate hands back its embedded session.
+        tables = SparkTables(SparkSession.builder.getOrCreate())
     console.rule(f"6/{STEPS} Report")
-    tables = SparkTables(spark)
     report = write_report(tables, settings.lakehouse_dir / "report" / "index.html")
     console.rule(f"7/{STEPS} Summary")
     summary.print_summary(summary.table_rows(tables), summary.quarantine_rows(tables))

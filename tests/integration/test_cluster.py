@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -80,8 +82,18 @@ def test_cluster_builds_what_the_local_target_builds(
         monkeypatch.setenv("DBT_TARGET", "cluster")
         monkeypatch.setenv("SPARK_THRIFT_HOST", c.host)
         assert run_subprocess(lake, ["build"]) == 0
-        # a second run finds nothing new, over Thrift too
-        assert run_subprocess(lake, ["run"]) == 0
+        # `./lakehouse dbt` finds the running cluster by itself; a second run finds nothing new
+        monkeypatch.delenv("DBT_TARGET")
+        monkeypatch.setenv("LAKEHOUSE_DIR", str(lake.lakehouse_dir))
+        again = subprocess.run(
+            [sys.executable, "-m", "tooling.cli", "dbt", "run"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert again.returncode == 0, again.stdout[-2000:]
+        assert "using the cluster target" in again.stderr
+        assert "SKIP (nothing new)" in again.stdout
         tables = ThriftTables(c.host, thrift_port)
         try:
             [(staged,)] = tables.rows("select count(*) from silver.stg_bronze__web_events")
