@@ -14,7 +14,7 @@ import os
 import shutil
 from datetime import UTC, datetime, timedelta
 
-from bench import history, steps
+from bench import steps
 from bench.context import Context, free_port_pair
 from tooling import cluster
 from tooling.settings import Settings
@@ -30,15 +30,7 @@ def run(ctx: Context) -> None:
     if inbox.exists():
         shutil.rmtree(inbox)
     ctx.step(f"{name}: writing {days} day(s) of history and a daily batch")
-    history.write(
-        inbox,
-        days,
-        plan.events_per_day,
-        plan.late_fraction,
-        plan.late_max_days,
-        batch_day,
-        plan.seed,
-    )
+    plan.write_history(inbox, days, batch_day)
 
     def feed(settings, part: str, master: str | None = None) -> None:
         args = ["--source", "files", "--format", "json", "--topics", "web_events,ide_events"]

@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -38,6 +39,20 @@ class Plan:
     collector_requests: int
     concurrency: tuple[int, ...]
     seed: int = 7
+
+    def write_history(self, inbox: Path, days: int, batch_day: date) -> dict:
+        """``days`` of history and the daily batch at this plan's sizes (bench/history.py)."""
+        from bench import history
+
+        return history.write(
+            inbox,
+            days,
+            self.events_per_day,
+            self.late_fraction,
+            self.late_max_days,
+            batch_day,
+            self.seed,
+        )
 
     def describe(self) -> dict:
         return {

@@ -27,7 +27,7 @@ import json
 import shutil
 from datetime import UTC, datetime, timedelta
 
-from bench import dbt_log, history, steps
+from bench import dbt_log, steps
 from bench.context import Context
 
 FIXED_WINDOW = "{sessions__recompute: fixed_window}"
@@ -51,15 +51,7 @@ def run(ctx: Context) -> None:
         settings = ctx.settings(name)
         inbox = settings.lakehouse_dir / "inbox"
         ctx.step(f"{name}: writing {days} day(s) of history and a daily batch")
-        written = history.write(
-            inbox,
-            days,
-            plan.events_per_day,
-            plan.late_fraction,
-            plan.late_max_days,
-            batch_day,
-            plan.seed,
-        )
+        written = plan.write_history(inbox, days, batch_day)
         totals = {
             k: sum(getattr(w, k) for w in written.values())
             for k in ("history_events", "batch_events", "late_events")
