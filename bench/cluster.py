@@ -15,8 +15,9 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 from bench import steps
-from bench.context import Context, free_port_pair
+from bench.context import Context
 from tooling import cluster
+from tooling.processes import free_port_pair
 from tooling.settings import Settings
 
 

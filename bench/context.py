@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from rich.progress import (
 )
 
 from bench.results import Results
+from tooling.processes import free_port_pair
 from tooling.settings import Settings, load
 
 
@@ -71,21 +71,6 @@ PLANS = {
     "full": Plan("full", 2_000_000, 2, (1, 30, 90), 30_000, 0.05, 5, 5_000, (1, 16, 64)),
     "smoke": Plan("smoke", 10_000, 2, (1,), 1_000, 0.05, 5, 200, (1, 16, 64)),
 }
-
-
-def free_port_pair() -> int:
-    """A port p such that p and p+1 (the KRaft controller) are both free."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return int(port)
-    raise RuntimeError("no two free adjacent ports on 127.0.0.1")
 
 
 @dataclass

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from streaming import kafka_local
-from tooling.processes import port_taken
+from tooling.processes import free_port_pair
 from tooling.settings import REPO_ROOT, Settings
 
 
@@ -21,17 +20,6 @@ def pytest_configure(config) -> None:
     basetemp = config.option.basetemp
     if basetemp:
         Path(basetemp).parent.mkdir(parents=True, exist_ok=True)
-
-
-def free_port_pair() -> int:
-    """A free port whose successor is free too (a broker's listener and controller)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65000 and not port_taken("127.0.0.1", port + 1):
-            return int(port)
-    raise RuntimeError("no free port pair for the test broker")
 
 
 @pytest.fixture(scope="session")

@@ -56,7 +56,6 @@ class ClusterLayout:
     # each application (the Thrift server, a feeder) takes at most this many cores, so that
     # two can run side by side on the one worker
     app_cores: int
-    executor_memory: str
     thrift_driver_memory: str
 
     @property
@@ -95,7 +94,6 @@ def layout(settings: Settings) -> ClusterLayout:
         worker_cores=_env_int("SPARK_WORKER_CORES", 2),
         worker_memory=os.environ.get("SPARK_WORKER_MEMORY", "6g"),
         app_cores=_env_int("SPARK_APP_CORES", 1),
-        executor_memory=os.environ.get("SPARK_EXECUTOR_MEMORY", "2g"),
         thrift_driver_memory=os.environ.get("SPARK_THRIFT_DRIVER_MEMORY", "2g"),
     )
 
@@ -122,13 +120,12 @@ def _daemon_env(settings: Settings, c: ClusterLayout) -> dict[str, str]:
 
 def application_conf(settings: Settings, c: ClusterLayout) -> dict[str, str]:
     """The Spark settings of an application on this cluster (the Thrift server, a feeder)."""
-    conf = session_conf(settings, with_metastore=True)
+    # session_conf sizes a standalone master's applications (SPARK_EXECUTOR_MEMORY, ...)
+    conf = session_conf(settings, with_metastore=True, master=c.master_url)
     conf.update(
         {
-            "spark.master": c.master_url,
             "spark.cores.max": str(c.app_cores),
             "spark.executor.cores": str(c.app_cores),
-            "spark.executor.memory": c.executor_memory,
             "spark.driver.host": c.host,
             "spark.driver.bindAddress": c.host,
         }

@@ -23,6 +23,17 @@ def port_taken(host: str, port: int) -> bool:
     return False
 
 
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A free port whose successor is free too (a Kafka broker's listener and controller)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port < 65000 and not port_taken(host, port + 1):
+            return port
+    raise RuntimeError(f"no two free adjacent ports on {host}")
+
+
 def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
     """True when something accepts connections at host:port."""
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout_s):

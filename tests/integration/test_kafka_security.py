@@ -11,8 +11,8 @@ from rich.console import Console
 from streaming import kafka_local, producer
 from streaming.bronze import TOPICS
 from streaming.spark import run_feeder
-from tests.conftest import free_port_pair
 from tooling.demo import default_start, post_game_events
+from tooling.processes import free_port_pair
 from tooling.settings import Settings
 
 pytestmark = pytest.mark.integration
