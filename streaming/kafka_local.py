@@ -362,3 +362,23 @@ def create_topics(bootstrap: str, topics: list[str], partitions: int) -> list[st
         return missing
     finally:
         admin.close()
+
+
+def delete_topics(bootstrap: str, topics: list[str], wait_s: float = 30.0) -> list[str]:
+    """Delete the topics that exist (their data with them) and wait until the broker no longer
+    lists them; returns the ones deleted."""
+    admin = admin_client(bootstrap)
+    try:
+        doomed = [t for t in topics if t in set(admin.list_topics())]
+        if doomed:
+            admin.delete_topics(doomed)
+        deadline = time.monotonic() + wait_s
+        while set(doomed) & set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise KafkaLocalError(
+                    f"topics {', '.join(doomed)} still listed {wait_s:.0f} s after deletion"
+                )
+            time.sleep(0.2)
+        return doomed
+    finally:
+        admin.close()

@@ -64,6 +64,17 @@ def kafka(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_topics(kafka: str) -> str:
+    """The session's broker with the pipeline's topics deleted and created again, empty
+    (another test may have produced into them)."""
+    from streaming.bronze import TOPICS
+
+    kafka_local.delete_topics(kafka, list(TOPICS))
+    kafka_local.create_topics(kafka, list(TOPICS), partitions=2)
+    return kafka
+
+
+@pytest.fixture
 def empty_lakehouse(spark, settings: Settings):
     """The session's Spark, after forgetting every table and every byte the pipeline wrote
     (the test broker keeps running)."""

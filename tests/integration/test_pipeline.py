@@ -23,8 +23,8 @@ def _bronze(spark, settings, topic: str):
     return spark.read.format("delta").load(str(settings.bronze_table(topic)))
 
 
-def test_kafka_to_staging_exactly_once(spark, settings, kafka, empty_lakehouse):
-    kafka_local.create_topics(kafka, list(TOPICS), partitions=2)
+def test_kafka_to_staging_exactly_once(spark, settings, empty_topics, empty_lakehouse):
+    kafka = empty_topics
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     web = producer.build_events("web", 300, 7, start, timedelta(hours=6), 0.1, 0.05)
     ide = producer.build_events("ide", 300, 7, start, timedelta(hours=6), 0.1, 0.05)
