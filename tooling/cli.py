@@ -172,16 +172,21 @@ def collector_serve(
     port: int = typer.Option(8000, min=1, max=65535),
     workers: int = typer.Option(1, min=1, help="uvicorn worker processes"),
 ) -> None:
-    """Serve the collector (OpenAPI page at /docs); events go to Kafka topic game_events."""
+    """Serve the collector (OpenAPI page at /docs); events go to Kafka topic game_events.
+
+    API keys, rate limit, CORS and the docs page are set from the environment: see
+    streaming/collector/config.py."""
     import uvicorn
 
+    from streaming.collector.config import CollectorConfig, CollectorConfigError
     from streaming.kafka_client import KafkaSecurityError
     from streaming.kafka_client import load as kafka_security
 
     settings = load()
     try:
         kafka_security()
-    except KafkaSecurityError as exc:
+        CollectorConfig.from_env()
+    except (KafkaSecurityError, CollectorConfigError) as exc:
         fail(str(exc))
     if port_taken(host, port):
         fail(f"port {host}:{port} is taken: pick another with --port")

@@ -8,6 +8,7 @@ posted through the HTTP collector, the feeder (available-now), ``dbt build`` and
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,8 +58,18 @@ def post_game_events(settings: Settings, count: int, seed: int, console: Console
     with serve_in_thread(KafkaSink(settings.kafka_bootstrap)) as url, httpx.Client() as client:
 
         def post(item: tuple[str, Event]) -> int:
+            # a game client's retry loop: the same Idempotency-Key on every attempt, so an
+            # event stored before its 503 is not stored twice
             event_type, payload = item
-            return client.post(f"{url}/events/{event_type}", json=payload).status_code
+            key = str(uuid.uuid4())
+            for attempt in range(5):
+                r = client.post(
+                    f"{url}/events/{event_type}", json=payload, headers={"idempotency-key": key}
+                )
+                if r.status_code != 503:
+                    break
+                time.sleep(float(r.headers.get("retry-after", 1)) * (attempt + 1))
+            return r.status_code
 
         with Progress(console=console, transient=True) as progress, ThreadPoolExecutor(8) as pool:
             task = progress.add_task("collector: posting game events", total=len(events))

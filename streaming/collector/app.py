@@ -1,102 +1,236 @@
 """The collector: FastAPI on uvicorn.
 
 Why FastAPI: request validation from typed models (a wrong type or a missing field is a 422
-that names the field, for free), an OpenAPI page the game team can read at /docs, and
-uvicorn's event loop in front of a thread pool for the blocking Kafka acknowledgement.
+that names the field, for free), and an OpenAPI page the game team can read at /docs.
 
 Each accepted event gets a server timestamp (`received_at`) and an `event_uuid`, is written
 to the Kafka topic `game_events` (acks=all, idempotent producer) and is answered 202 only
-after Kafka acknowledged it. If Kafka cannot store it: 503, never a 2xx.
+after Kafka acknowledged it. If Kafka cannot store it: 503 with `Retry-After`, never a 2xx.
+
+A client that retries (after a 503, a timeout, a lost answer) sends the same
+`Idempotency-Key` header: the `event_uuid` is then derived from the player and that key, so
+every copy carries the same id and staging keeps one. Without the header each request is a
+new event.
 
     ./lakehouse collector serve --port 8000
     curl -X POST localhost:8000/events/purchase -H 'content-type: application/json' \
+         -H 'idempotency-key: 6f1c...' \
          -d '{"player_id": "p1", "item_type": "sword", "price": 12.5, "quantity": 1}'
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from streaming import kafka_client
+from streaming.collector.config import CollectorConfig
 from streaming.collector.events import EVENT_TYPES
-
-if TYPE_CHECKING:
-    from kafka import KafkaProducer
+from streaming.collector.guard import RateLimiter
+from streaming.collector.sink import TOPIC, KafkaSink, SinkUnavailable
 from streaming.events import format_ts
 
-TOPIC = "game_events"
+__all__ = ["TOPIC", "KafkaSink", "create_app", "serve_in_thread"]
+
 MAX_BODY_BYTES = 16 * 1024
-KAFKA_TIMEOUT_MS = 5_000
+MAX_JSON_DEPTH = 8
+# uuid5 namespace of the ids derived from an Idempotency-Key (any fixed uuid; never change it)
+IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6f5f0e-6a2e-4d8e-9a53-3c2f6a0e7d41")
+MAX_IDEMPOTENCY_KEY = 128
 
 
-class KafkaSink:
-    """One idempotent producer shared by all requests, created on first use."""
+def _problem(status: int, detail: str, retry_after: float | None = None) -> HTTPException:
+    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after else None
+    return HTTPException(status_code=status, detail=detail, headers=headers)
 
-    def __init__(self, bootstrap: str, topic: str = TOPIC) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        # bad security settings fail here, at start-up, not on the first request
-        self._security = kafka_client.load()
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
 
-    def _get(self) -> KafkaProducer:
-        from kafka import KafkaProducer
+async def _read_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it passes MAX_BODY_BYTES (chunked bodies too:
+    it is counted while it streams in, never buffered whole first)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise _problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
-        with self._lock:
-            if self._producer is None:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self.bootstrap,
-                    **self._security.python_kwargs(),
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=2,
-                    max_block_ms=KAFKA_TIMEOUT_MS,
-                    request_timeout_ms=KAFKA_TIMEOUT_MS,
-                    delivery_timeout_ms=KAFKA_TIMEOUT_MS * 2,
-                )
-            return self._producer
 
-    def store(self, key: str, record: dict[str, Any]) -> None:
-        """Send and wait for the broker's acknowledgement; raises on any failure."""
-        value = json.dumps(record, separators=(",", ":"), default=str).encode()
-        future = self._get().send(self.topic, key=key.encode(), value=value)
-        future.get(timeout=KAFKA_TIMEOUT_MS / 1000 * 2)
+def _json_depth_ok(body: bytes) -> bool:
+    """Whether no JSON array or object nests deeper than MAX_JSON_DEPTH (brackets inside
+    strings are skipped). Cheap: most bodies have one pair of braces and return at once."""
+    if body.count(b"{") + body.count(b"[") <= MAX_JSON_DEPTH:
+        return True
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return False
+        elif byte in (0x7D, 0x5D):  # } ]
+            depth -= 1
+    return True
 
-    def healthy(self) -> bool:
+
+def _parse(body: bytes) -> dict[str, Any]:
+    if not _json_depth_ok(body):
+        raise _problem(400, f"body nests JSON deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _problem(400, f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:  # pragma: no cover - the depth check comes first
+        raise _problem(400, "body nests JSON too deeply") from exc
+    if not isinstance(payload, dict):
+        raise _problem(400, "body must be a JSON object")
+    return payload
+
+
+def _event_uuid(player_id: str, idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY or not idempotency_key.isprintable():
+        raise _problem(
+            400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+        )
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{player_id}\x1f{idempotency_key}"))
+
+
+def create_app(sink: KafkaSink, config: CollectorConfig | None = None) -> FastAPI:
+    config = config or CollectorConfig.from_env()
+    limiter = RateLimiter(config.rate_per_second, config.burst) if config.rate_per_second else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sink.start()  # the producer is built now, in the background, never in a request
+        yield
+        sink.close()
+
+    docs = config.docs
+    app = FastAPI(
+        title="Game events collector",
+        description="Validates gameplay events and stores them in Kafka (topic game_events).",
+        version="1.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["POST", "GET"],
+            allow_headers=["content-type", "idempotency-key", "x-api-key", "authorization"],
+        )
+
+    def authorize(request: Request) -> str:
+        """The caller's API key (or "" when keys are off); 401 when it is missing or wrong."""
+        if not config.api_keys:
+            return ""
+        key = request.headers.get("x-api-key")
+        auth = request.headers.get("authorization", "")
+        if key is None and auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        if key is None or key not in config.api_keys:
+            raise HTTPException(
+                status_code=401,
+                detail="missing or unknown API key (send it as X-API-Key)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return key
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        state = sink.state()
+        return JSONResponse(
+            status_code=200 if state.up else 503,
+            content={"status": "ok" if state.up else "degraded", "kafka": state.describe()},
+            headers=None if state.up else {"Retry-After": str(round(sink.retry_after_s))},
+        )
+
+    @app.post("/events/{event_type}", status_code=202)
+    async def collect(event_type: str, request: Request) -> dict[str, Any]:
+        key = authorize(request)
+        if limiter is not None:
+            wait = limiter.acquire(key, time.monotonic())
+            if wait > 0:
+                raise _problem(429, "rate limit exceeded for this API key", retry_after=wait)
+        model = EVENT_TYPES.get(event_type)
+        if model is None:
+            raise _problem(
+                404,
+                f"unknown event type {event_type!r}; "
+                f"expected one of {', '.join(sorted(EVENT_TYPES))}",
+            )
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise _problem(415, "content-type must be application/json")
+        payload = _parse(await _read_body(request))
         try:
-            return bool(self._get().partitions_for(self.topic))
-        except Exception:
-            return False
+            event = model.model_validate(payload)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
+            raise _problem(422, problems) from exc
+        record = {
+            "event_uuid": _event_uuid(event.player_id, request.headers.get("idempotency-key")),
+            "event_type": event_type,
+            "received_at": format_ts(datetime.now(UTC)),
+            **{k: (str(v) if isinstance(v, Decimal) else v) for k, v in event.model_dump().items()},
+        }
+        try:
+            await sink.store(event.player_id, record)
+        except SinkUnavailable as exc:
+            raise _problem(
+                503, f"event not stored: {exc}; retry later", sink.retry_after_s
+            ) from exc
+        return {"event_uuid": record["event_uuid"], "received_at": record["received_at"]}
 
-    def close(self) -> None:
-        with self._lock:
-            if self._producer is not None:
-                self._producer.close(timeout=5)
-                self._producer = None
+    return app
 
 
 @contextmanager
-def serve_in_thread(sink: KafkaSink, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Run the collector on uvicorn in a background thread; yields its base URL.
+def serve_in_thread(
+    sink: KafkaSink,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: CollectorConfig | None = None,
+    wait_for_kafka: bool = True,
+) -> Iterator[str]:
+    """Run the collector on uvicorn in a background thread; yields its base URL once it
+    serves (and, with ``wait_for_kafka``, once its producer is connected).
 
     port 0 picks a free port. Used by the demo and the tests; `./lakehouse collector serve`
     runs it in the foreground instead.
     """
     import socket
+    import threading
 
     import uvicorn
 
@@ -104,8 +238,9 @@ def serve_in_thread(sink: KafkaSink, host: str = "127.0.0.1", port: int = 0) -> 
         with socket.socket() as s:
             s.bind((host, 0))
             port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(sink), host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(sink, config), host=host, port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -113,84 +248,12 @@ def serve_in_thread(sink: KafkaSink, host: str = "127.0.0.1", port: int = 0) -> 
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"the collector did not start on {host}:{port}")
         time.sleep(0.05)
+    if wait_for_kafka and not sink.wait_up(timeout_s=30):
+        server.should_exit = True
+        thread.join(timeout=30)
+        raise RuntimeError(f"the collector cannot reach Kafka: {sink.state().describe()}")
     try:
         yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-
-
-def create_app(sink: KafkaSink) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        sink.close()
-
-    app = FastAPI(
-        title="Game events collector",
-        description="Validates gameplay events and stores them in Kafka (topic game_events).",
-        version="1.0.0",
-        lifespan=lifespan,
-    )
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(
-                status_code=413,
-                content={"detail": f"body larger than {MAX_BODY_BYTES} bytes"},
-            )
-        return await call_next(request)
-
-    @app.get("/health")
-    def health() -> JSONResponse:
-        ok = sink.healthy()
-        return JSONResponse(
-            status_code=200 if ok else 503,
-            content={"status": "ok" if ok else "degraded", "kafka": "up" if ok else "down"},
-        )
-
-    @app.post("/events/{event_type}", status_code=202)
-    async def collect(event_type: str, request: Request) -> dict[str, Any]:
-        model = EVENT_TYPES.get(event_type)
-        if model is None:
-            raise HTTPException(
-                status_code=404,
-                detail=f"unknown event type {event_type!r}; "
-                f"expected one of {', '.join(sorted(EVENT_TYPES))}",
-            )
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(status_code=413, detail=f"body larger than {MAX_BODY_BYTES} bytes")
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HTTPException(status_code=400, detail=f"body is not JSON: {exc}") from exc
-        if not isinstance(payload, dict):
-            raise HTTPException(status_code=400, detail="body must be a JSON object")
-        try:
-            event = model.model_validate(payload)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-            )
-            raise HTTPException(status_code=422, detail=problems) from exc
-        record = {
-            "event_uuid": str(uuid.uuid4()),
-            "event_type": event_type,
-            "received_at": format_ts(datetime.now(UTC)),
-            **{k: (str(v) if isinstance(v, Decimal) else v) for k, v in event.model_dump().items()},
-        }
-        try:
-            await run_in_threadpool(sink.store, event.player_id, record)
-        except Exception as exc:
-            raise HTTPException(
-                status_code=503,
-                detail=f"event not stored: Kafka unavailable ({type(exc).__name__}); retry later",
-            ) from exc
-        return {"event_uuid": record["event_uuid"], "received_at": record["received_at"]}
-
-    return app

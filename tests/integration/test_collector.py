@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streaming import kafka_local
 from streaming.collector.app import MAX_BODY_BYTES, TOPIC, KafkaSink, serve_in_thread
+from streaming.collector.config import CollectorConfig
 from streaming.collector.load import run_ab
 from streaming.spark import run_feeder
 from tooling.dbt_runner import run_in_process
@@ -110,12 +112,101 @@ def test_health_reports_kafka(collector):
     assert r.status_code == 200 and r.json() == {"status": "ok", "kafka": "up"}
 
 
-def test_kafka_down_means_503_never_2xx():
-    with serve_in_thread(KafkaSink("127.0.0.1:9")) as url:
-        r = httpx.post(f"{url}/events/purchase", json=PURCHASE, timeout=60)
-        assert r.status_code == 503
-        assert "not stored" in r.json()["detail"]
-        assert httpx.get(f"{url}/health", timeout=60).status_code == 503
+def test_kafka_unreachable_from_the_start_means_503_at_once():
+    """A collector started before Kafka serves: 503 with Retry-After, fast, never a 2xx."""
+    sink = KafkaSink("127.0.0.1:9")
+    with serve_in_thread(sink, wait_for_kafka=False) as url:
+        for _ in range(3):
+            started = time.monotonic()
+            r = httpx.post(f"{url}/events/purchase", json=PURCHASE, timeout=10)
+            assert time.monotonic() - started < 2
+            assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
+            assert "not stored" in r.json()["detail"]
+        started = time.monotonic()
+        health = httpx.get(f"{url}/health", timeout=10)
+        assert time.monotonic() - started < 1
+        assert health.status_code == 503 and health.json()["status"] == "degraded"
+
+
+def test_idempotency_key_gives_every_retry_the_same_event_uuid(collector):
+    def post(key: str | None, player: str = "p-idem") -> str:
+        headers = {"idempotency-key": key} if key else {}
+        r = httpx.post(
+            f"{collector}/events/purchase", json={**PURCHASE, "player_id": player}, headers=headers
+        )
+        assert r.status_code == 202, r.text
+        return str(r.json()["event_uuid"])
+
+    assert post("order-1") == post("order-1")
+    assert post("order-1") != post("order-2")
+    assert post("order-1") != post("order-1", player="someone-else")
+    assert post(None) != post(None)
+    r = httpx.post(
+        f"{collector}/events/purchase", json=PURCHASE, headers={"idempotency-key": "x" * 129}
+    )
+    assert r.status_code == 400 and "Idempotency-Key" in r.json()["detail"]
+
+
+def test_hostile_bodies_get_a_4xx(collector, kafka):
+    before = len(_records(kafka))
+
+    def chunks():
+        for _ in range(64):
+            yield b" " * 1024  # 64 KiB, chunked: no content-length to refuse it by
+
+    r = httpx.post(
+        f"{collector}/events/purchase",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    deep = b"[" * 5_000 + b"]" * 5_000  # under the size limit
+    r = httpx.post(
+        f"{collector}/events/purchase", content=deep, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400 and "deeper" in r.json()["detail"]
+    nested = json.dumps({**PURCHASE, "price": {"a": {"b": 1}}})
+    r = httpx.post(
+        f"{collector}/events/purchase", content=nested, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    r = httpx.post(
+        f"{collector}/events/purchase",
+        content=json.dumps(PURCHASE),
+        headers={"content-type": "text/plain"},
+    )
+    assert r.status_code == 415
+    for field, value in (("price", 1e29), ("quantity", 10**9)):
+        r = httpx.post(f"{collector}/events/purchase", json={**PURCHASE, field: value})
+        assert r.status_code == 422 and field in r.json()["detail"]
+    r = httpx.post(
+        f"{collector}/events/treasure_found",
+        json={"player_id": "p1", "treasure_type": "chest", "gold": 10**29},
+    )
+    assert r.status_code == 422 and "gold" in r.json()["detail"]
+    assert len(_records(kafka)) == before
+
+
+def test_api_keys_rate_limit_and_docs_switch(kafka):
+    key = "k" * 32
+    config = CollectorConfig(api_keys=frozenset({key}), rate_per_second=1, burst=3, docs=False)
+    with serve_in_thread(KafkaSink(kafka), config=config) as url:
+        assert httpx.post(f"{url}/events/purchase", json=PURCHASE).status_code == 401
+        wrong = {"x-api-key": "w" * 32}
+        assert httpx.post(f"{url}/events/purchase", json=PURCHASE, headers=wrong).status_code == 401
+        statuses = [
+            httpx.post(f"{url}/events/purchase", json=PURCHASE, headers={"x-api-key": key})
+            for _ in range(5)
+        ]
+        assert [r.status_code for r in statuses[:3]] == [202, 202, 202]
+        assert statuses[-1].status_code == 429 and int(statuses[-1].headers["retry-after"]) >= 1
+        bearer = {"authorization": f"Bearer {key}"}
+        time.sleep(1.1)
+        assert (
+            httpx.post(f"{url}/events/purchase", json=PURCHASE, headers=bearer).status_code == 202
+        )
+        assert httpx.get(f"{url}/docs").status_code == 404
+        assert httpx.get(f"{url}/openapi.json").status_code == 404
 
 
 def test_load_with_apache_bench(collector, settings):
