@@ -32,6 +32,8 @@ _ROOT = _Path(__file__).resolve().parents[2]
 _VARS: dict[str, _Any] = _yaml.safe_load((_ROOT / "dbt_project.yml").read_text()).get("vars") or {}
 
 execute = False
+# The model's own table, as macros see it (sqlfluff's dbt builtins give it to models only).
+this = "this_model"
 
 
 def var(name: str, default: _Any = None) -> _Any:

@@ -32,12 +32,3 @@
 {% macro lakehouse_bronze_columns() %}
     {% do return(lakehouse_bronze_sources()[0].columns.keys() | list) %}
 {% endmacro %}
-
-
-{# Keep the first arrival of each `key`: re-deliveries and re-reads drop out. #}
-{% macro lakehouse_first_arrival(key) -%}
-    qualify row_number() over (
-        partition by {{ key }}
-        order by _ingested_at, source_file, kafka_partition, kafka_offset
-    ) = 1
-{%- endmacro %}

@@ -13,6 +13,7 @@ joins as (
         event_date
     from {{ ref('stg_bronze__game_events') }}
     where event_type = 'guild_join'
+        and not is_quarantined
 
 ),
 

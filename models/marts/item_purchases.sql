@@ -16,7 +16,7 @@
 {%- if is_incremental() and not batch.empty -%}
 {%- set days = lakehouse_date_list(
     'select event_date from ' ~ ref('stg_bronze__game_events')
-    ~ " where event_type = 'purchase' and " ~ lakehouse_batch_filter(batch)
+    ~ " where event_type = 'purchase' and not is_quarantined and " ~ lakehouse_batch_filter(batch)
 ) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
@@ -27,6 +27,7 @@ purchases as (
 
     select * from {{ ref('stg_bronze__game_events') }}
     where event_type = 'purchase'
+        and not is_quarantined
         and {{ lakehouse_batch_filter(dict(batch, low=none)) }}
 
 ),

@@ -7,6 +7,7 @@ with
 events as (
 
     select * from {{ ref('stg_bronze__game_events') }}
+    where not is_quarantined
 
 ),
 

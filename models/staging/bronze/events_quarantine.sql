@@ -60,6 +60,21 @@ ide_quarantined as (
 
 ),
 
+game_quarantined as (
+
+    select
+        'game_events' as topic,
+        quarantine_reason as reason,
+        to_json(named_struct(
+            'event_key', event_key, 'event_uuid', event_uuid, 'event_type', event_type,
+            'player_id', player_id, 'received_at', received_at
+        )) as record,
+        _ingested_at
+    from {{ ref('stg_bronze__game_events') }}
+    where is_quarantined
+
+),
+
 final as (
 
     select * from bronze_malformed
@@ -67,6 +82,8 @@ final as (
     select * from web_quarantined
     union all
     select * from ide_quarantined
+    union all
+    select * from game_quarantined
 
 )
 

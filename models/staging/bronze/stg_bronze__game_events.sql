@@ -1,7 +1,7 @@
 {{
     config(
         incremental_strategy='insert_new',
-        unique_key='event_uuid',
+        unique_key='event_key',
         partition_by=['event_date'],
         prune_partitions='event_date',
         cache_source=true,
@@ -22,6 +22,7 @@ bronze as (
 parsed as (
 
     select
+        raw_value,
         from_json(
             raw_value,
             'event_uuid string, event_type string, received_at string, player_id string,
@@ -41,10 +42,10 @@ parsed as (
 typed as (
 
     select
-        event.event_uuid as event_uuid,
+        nullif(trim(event.event_uuid), '') as event_uuid,
         event.event_type as event_type,
         try_to_timestamp(event.received_at) as received_at,
-        event.player_id as player_id,
+        nullif(trim(event.player_id), '') as player_id,
         event.item_type as item_type,
         try_cast(event.price as decimal(12, 2)) as price,
         try_cast(event.quantity as int) as quantity,
@@ -57,6 +58,8 @@ typed as (
         event.potion_type as potion_type,
         try_cast(event.health_restored as int) as health_restored,
         try_cast(event.new_level as int) as new_level,
+        event,
+        raw_value,
         _ingested_at,
         _bronze_version,
         kafka_partition,
@@ -66,19 +69,50 @@ typed as (
 
 ),
 
+identified as (
+
+    select
+        *,
+        coalesce(event_uuid, sha2(raw_value, 256)) as identity_key,
+        -- what the client said: a retry (same Idempotency-Key, so the same event_uuid) is
+        -- received at another time and still the same event
+        sha2(to_json(named_struct(
+            'event_type', event_type,
+            'player_id', player_id,
+            'item_type', item_type,
+            'price', cast(price as string),
+            'quantity', quantity,
+            'guild_name', guild_name,
+            'treasure_type', treasure_type,
+            'gold', gold,
+            'enemy_type', enemy_type,
+            'damage', damage,
+            'xp', xp,
+            'potion_type', potion_type,
+            'health_restored', health_restored,
+            'new_level', new_level
+        )), 256) as payload_fingerprint,
+        coalesce(
+            {{ lakehouse_missing_key_reason(['event_uuid', 'player_id']) }},
+            {{ lakehouse_game_event_reason('event', 'event_type') }},
+            {{ lakehouse_bad_time_reason('received_at', '_ingested_at') }}
+        ) as validation_reason
+    from typed
+
+),
+
 first_arrivals as (
 
-    select *
-    from typed
-    where event_uuid is not null
-    {{ lakehouse_first_arrival('event_uuid') }}
+    {{ lakehouse_new_identities('identified') }}
 
 ),
 
 final as (
 
     select
+        event_key,
         event_uuid,
+        payload_fingerprint,
         event_type,
         received_at,
         to_date(received_at) as event_date,
@@ -95,6 +129,8 @@ final as (
         potion_type,
         health_restored,
         new_level,
+        quarantine_reason is not null as is_quarantined,
+        quarantine_reason,
         _ingested_at,
         _bronze_version,
         {{ dbt.current_timestamp() }} as _staged_at

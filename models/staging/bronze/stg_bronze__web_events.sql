@@ -71,40 +71,44 @@ typed as (
 
 ),
 
+fingerprinted as (
+
+    select
+        *,
+        sha2(
+            to_json(named_struct(
+                'url', url,
+                'referrer', referrer,
+                'user_agent', user_agent,
+                'headers', headers,
+                'host', host,
+                'ip', ip,
+                'user_id', user_id,
+                'event_time', {{ lakehouse_iso_ms('event_at') }}
+            )),
+            256
+        ) as payload_fingerprint
+    from typed
+
+),
+
 identified as (
 
     select
-        coalesce(
-            event_uuid,
-            sha2(
-                to_json(named_struct(
-                    'url', url,
-                    'referrer', referrer,
-                    'user_agent', user_agent,
-                    'headers', headers,
-                    'host', host,
-                    'ip', ip,
-                    'user_id', user_id,
-                    'event_time', {{ lakehouse_iso_ms('event_at') }}
-                )),
-                256
-            )
-        ) as event_key,
         *,
+        coalesce(event_uuid, payload_fingerprint) as identity_key,
         coalesce(
             {{ lakehouse_missing_key_reason(['host', 'ip']) }},
             case when user_id is not null and trim(user_id) = '' then 'missing_key:user_id' end,
             {{ lakehouse_bad_time_reason('event_at', '_ingested_at') }}
-        ) as quarantine_reason
-    from typed
+        ) as validation_reason
+    from fingerprinted
 
 ),
 
 first_arrivals as (
 
-    select *
-    from identified
-    {{ lakehouse_first_arrival('event_key') }}
+    {{ lakehouse_new_identities('identified') }}
 
 ),
 
@@ -113,6 +117,7 @@ final as (
     select
         event_key,
         event_uuid,
+        payload_fingerprint,
         url,
         referrer,
         user_agent,
