@@ -49,6 +49,16 @@ EVENT_TIME_FIELD = {
 }
 
 
+# Records and fields beyond these sizes are flagged (malformed), never parsed further or
+# enriched: a flood of megabyte values must not fill the lookups' caches or the workers.
+MAX_RECORD_CHARS = 64 * 1024
+FIELD_CAPS = {
+    "web_events": {"ip": 45, "host": 253, "user_agent": 2048, "url": 8192, "referrer": 8192},
+    "ide_events": {"user_id": 256, "event_id": 64, "product_code": 64},
+    "game_events": {"player_id": 256, "event_uuid": 64, "event_type": 64},
+}
+
+
 def malformed_reason(raw: Column, parsed: Column, topic: str) -> Column:
     """Why ``raw`` cannot be an event of ``topic``, or null when it can.
 
@@ -58,14 +68,19 @@ def malformed_reason(raw: Column, parsed: Column, topic: str) -> Column:
 
     field = EVENT_TIME_FIELD[topic]
     ts_text = F.try_variant_get(parsed, f"$.{field}", "string")
-    return (
+    reason = (
         F.when(raw.isNull() | (F.trim(raw) == ""), F.lit("empty_value"))
+        .when(F.length(raw) > MAX_RECORD_CHARS, F.lit("record_too_large"))
         .when(parsed.isNull(), F.lit("invalid_json"))
         # valid JSON whose text opens with a brace is an object (cheaper than its schema)
         .when(~F.ltrim(raw).startswith("{"), F.lit("not_a_json_object"))
         .when(ts_text.isNull(), F.lit(f"missing_field:{field}"))
         .when(F.try_to_timestamp(ts_text).isNull(), F.lit(f"unparseable_timestamp:{field}"))
     )
+    for name, cap in FIELD_CAPS[topic].items():
+        value = F.try_variant_get(parsed, f"$.{name}", "string")
+        reason = reason.when(F.length(value) > cap, F.lit(f"field_too_long:{name}"))
+    return reason
 
 
 def enrichment(parsed: Column, topic: str) -> Column:
@@ -128,19 +143,18 @@ def from_kafka(df: DataFrame, topic: str) -> DataFrame:
 
 
 def from_files(df: DataFrame, topic: str) -> DataFrame:
-    """File rows (one event per row, any columns) to bronze: the row becomes its JSON text."""
+    """File records (``raw_value``, ``source_file``: see ``streaming.files``) to bronze."""
     from pyspark.sql import functions as F
 
-    event_columns = [c for c in df.columns if c not in ("date", "_metadata")]
     return finish(
         df.select(
-            F.to_json(F.struct(*[F.col(f"`{c}`") for c in event_columns])).alias("raw_value"),
+            F.col("raw_value"),
             F.lit(None).cast("string").alias("kafka_key"),
             F.lit(topic).alias("topic"),
             F.lit(None).cast("int").alias("kafka_partition"),
             F.lit(None).cast("long").alias("kafka_offset"),
             F.lit(None).cast("timestamp").alias("kafka_timestamp"),
-            F.col("_metadata.file_path").alias("source_file"),
+            F.col("source_file"),
         ),
         topic,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import sys
 import time
 from dataclasses import dataclass
@@ -26,14 +27,14 @@ if __package__ in (None, ""):
     # `spark-submit streaming/feeder.py` puts streaming/ on the path, not the repository.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streaming import bronze, kafka_client
+from streaming import bronze, checkpoints, files, kafka_client
+from streaming.checkpoints import SourceIdentity
 from tooling.settings import Settings, load
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
-FILE_FORMATS = {"parquet": "*.parquet", "csv": "*.csv", "json": "*.json*"}
 TOPIC_PLACEHOLDER = "{topic}"
 
 
@@ -52,6 +53,8 @@ class FeedOptions:
     input_path: Path | None
     file_format: str | None
     run_for_seconds: float | None
+    reset_checkpoint: bool = False
+    allow_data_loss: bool = False
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -86,12 +89,24 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
         help="files source: INPUT_PATH/date=YYYY-MM-DD/*; with several --topics, write "
         "{topic} in the path (e.g. inbox/{topic}) and each topic reads its own folder",
     )
-    p.add_argument("--format", dest="file_format", choices=sorted(FILE_FORMATS))
+    p.add_argument("--format", dest="file_format", choices=sorted(files.SUFFIXES))
     p.add_argument(
         "--run-for",
         dest="run_for_seconds",
         type=float,
         help="with --processing-time: stop after this many seconds",
+    )
+    p.add_argument(
+        "--reset-checkpoint",
+        action="store_true",
+        help="Kafka: delete the topics' checkpoints first and start over at "
+        "--starting-offsets (after a topic was recreated or the cluster changed)",
+    )
+    p.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="Kafka: skip offsets deleted before they were read, and record them in the "
+        f"checkpoint's {checkpoints.LOST_FILE} (default: refuse to start)",
     )
     a = p.parse_args(argv)
     topics = tuple(t.strip() for t in a.topics.split(",") if t.strip())
@@ -111,6 +126,8 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
                 "--source files with several topics needs {topic} in --input-path "
                 "(e.g. inbox/{topic}), or pass --topics with exactly one"
             )
+    if a.source != "kafka" and (a.reset_checkpoint or a.allow_data_loss):
+        p.error("--reset-checkpoint and --allow-data-loss apply to --source kafka")
     if a.max_offsets_per_trigger is not None and a.max_offsets_per_trigger < 1:
         p.error("--max-offsets-per-trigger must be at least 1")
     return FeedOptions(
@@ -123,11 +140,18 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
         input_path=Path(a.input_path).resolve() if a.input_path else None,
         file_format=a.file_format,
         run_for_seconds=a.run_for_seconds,
+        reset_checkpoint=a.reset_checkpoint,
+        allow_data_loss=a.allow_data_loss,
     )
 
 
-def check_kafka_topics(bootstrap: str, topics: tuple[str, ...]) -> None:
-    """Fail before Spark starts if the broker is unreachable or a topic is missing."""
+def kafka_query_name(topic: str) -> str:
+    return f"bronze_{topic}_kafka"
+
+
+def check_kafka_topics(bootstrap: str, topics: tuple[str, ...]) -> dict[str, SourceIdentity]:
+    """Fail before Spark starts if the broker is unreachable or a topic is missing; returns
+    each topic's identity (cluster id, topic id)."""
     from streaming.kafka_local import KafkaLocalError, admin_client
 
     try:
@@ -136,23 +160,79 @@ def check_kafka_topics(bootstrap: str, topics: tuple[str, ...]) -> None:
         raise FeederError(str(exc)) from exc
     try:
         existing = set(admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            raise FeederError(
+                f"topic(s) {', '.join(missing)} do not exist on {bootstrap}: "
+                "run `./lakehouse kafka create-topics`"
+            )
+        return checkpoints.broker_identities(admin, bootstrap, topics)
     finally:
         admin.close()
-    missing = [t for t in topics if t not in existing]
-    if missing:
-        raise FeederError(
-            f"topic(s) {', '.join(missing)} do not exist on {bootstrap}: "
-            "run `./lakehouse kafka create-topics`"
+
+
+def earliest_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Where each partition of ``topic`` starts now (retention moves it forward)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, **kafka_client.load().python_kwargs())
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: int(o) for tp, o in consumer.beginning_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
+def check_checkpoints(settings: Settings, opts: FeedOptions) -> list[str]:
+    """Each Kafka checkpoint against the log it was written for, and against offsets deleted
+    before they were read. Returns notes for the operator; raises FeederError otherwise."""
+    identities = check_kafka_topics(settings.kafka_bootstrap, opts.topics)
+    notes = []
+    for topic in opts.topics:
+        checkpoint = settings.checkpoint(kafka_query_name(topic))
+        if opts.reset_checkpoint and checkpoints.reset(checkpoint):
+            notes.append(
+                f"checkpoint {checkpoint.name} reset: {topic} starts over at "
+                f"{opts.starting_offsets} offsets"
+            )
+        try:
+            note = checkpoints.verify(
+                checkpoint, identities[topic], f"--topics {topic} --reset-checkpoint"
+            )
+        except checkpoints.CheckpointMismatch as exc:
+            raise FeederError(str(exc)) from None
+        if note:
+            notes.append(note)
+        resume = checkpoints.resume_offsets(checkpoint, topic)
+        if not resume:
+            continue
+        lost = checkpoints.lost_ranges(
+            topic, resume, earliest_offsets(settings.kafka_bootstrap, topic)
         )
+        if not lost:
+            continue
+        ranges = ", ".join(f"partition {r.partition} offsets {r.first}-{r.end - 1}" for r in lost)
+        if not opts.allow_data_loss:
+            raise FeederError(
+                f"{topic}: {sum(r.count for r in lost)} events were deleted by retention "
+                f"before the feeder read them ({ranges}): run again with --allow-data-loss "
+                "to skip them knowingly (they are recorded)"
+            )
+        where = checkpoints.record_lost(checkpoint, lost)
+        notes.append(f"{topic}: skipping {ranges} (deleted before read); recorded in {where}")
+    return notes
 
 
 def detect_format(input_path: Path, wanted: str | None) -> str:
     """The input's file format; fails when the path holds no files of it."""
     if not input_path.is_dir():
         raise FeederError(f"input path {input_path} does not exist or is not a directory")
-    formats = [wanted] if wanted else list(FILE_FORMATS)
+    formats = [wanted] if wanted else list(files.SUFFIXES)
     for fmt in formats:
-        if any(input_path.glob(f"**/{FILE_FORMATS[fmt]}")):
+        if any(
+            p.name.endswith(files.SUFFIXES[fmt]) and not p.name.startswith((".", "_"))
+            for p in input_path.glob("**/*")
+        ):
             return fmt
     what = f"{wanted} files" if wanted else "parquet, csv or json files"
     raise FeederError(
@@ -173,7 +253,8 @@ def files_query_name(topic: str, input_path: Path) -> str:
 def preflight(settings: Settings, opts: FeedOptions) -> str | None:
     """Check the input before Spark starts; returns the files' format (None for Kafka)."""
     if opts.source == "kafka":
-        check_kafka_topics(settings.kafka_bootstrap, opts.topics)
+        for note in check_checkpoints(settings, opts):
+            print(f"feeder: {note}", file=sys.stderr)
         return None
     assert opts.input_path is not None
     paths = [topic_input_path(opts.input_path, topic) for topic in opts.topics]
@@ -190,17 +271,19 @@ def start_queries(
     spark: SparkSession, settings: Settings, opts: FeedOptions, fmt: str | None
 ) -> list[StreamingQuery]:
     """Start one streaming query per topic; returns them (running)."""
+    from pyspark.sql import functions as F
+
     queries = []
     for topic in opts.topics:
         if opts.source == "kafka":
-            name = f"bronze_{topic}_kafka"
+            name = kafka_query_name(topic)
             reader = (
                 spark.readStream.format("kafka")
                 .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
                 .options(**kafka_client.load().spark_options())
                 .option("subscribe", topic)
                 .option("startingOffsets", opts.starting_offsets)
-                .option("failOnDataLoss", "true")
+                .option("failOnDataLoss", "false" if opts.allow_data_loss else "true")
             )
             if opts.max_offsets_per_trigger:
                 reader = reader.option("maxOffsetsPerTrigger", opts.max_offsets_per_trigger)
@@ -209,15 +292,9 @@ def start_queries(
             assert opts.input_path is not None and fmt is not None
             input_path = topic_input_path(opts.input_path, topic)
             name = files_query_name(topic, input_path)
-            reader = (
-                spark.readStream.format(fmt)
-                .option("pathGlobFilter", FILE_FORMATS[fmt])
-                .option("recursiveFileLookup", "false")
-                .option("basePath", str(input_path))
-            )
-            if fmt == "csv":
-                reader = reader.option("header", "true")
-            rows = bronze.from_files(reader.load(str(input_path)).select("*", "_metadata"), topic)
+            rows = bronze.from_files(files.read_stream(spark, str(input_path), fmt), topic)
+        # rows written per micro-batch (a file source's own input count is files, not records)
+        rows = rows.observe(OBSERVED, F.count(F.lit(1)).alias("rows"))
         writer = (
             rows.writeStream.format("delta")
             .queryName(name)
@@ -248,6 +325,17 @@ class Landed:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+OBSERVED = "bronze_rows"
+
+
+def _rows_written(progress: dict[str, Any]) -> int:
+    """Rows a micro-batch wrote to bronze, as the query observed them."""
+    observed = (progress.get("observedMetrics") or {}).get(OBSERVED)  # a Row, or absent
+    if observed is None:
+        return int(progress.get("numInputRows", 0))
+    return int(observed["rows"])
+
+
 def run(
     spark: SparkSession, settings: Settings, opts: FeedOptions, fmt: str | None
 ) -> dict[str, Landed]:
@@ -255,8 +343,6 @@ def run(
 
     ``fmt`` is what ``preflight`` returned. Returns what each query landed in this run.
     """
-    # File sources infer their schema, so one feeder reads parquet, CSV or JSON alike.
-    spark.conf.set("spark.sql.streaming.schemaInference", "true")
     # Bronze tables record a change data feed from their first commit: dbt's staging models
     # read only the commits after the last version they took (macros/lakehouse/bronze_batch.sql).
     spark.conf.set("spark.databricks.delta.properties.defaults.enableChangeDataFeed", "true")
@@ -289,8 +375,8 @@ def run(
             raise FeederError(f"query {q.name} failed: {q.exception()}")
         progress = q.recentProgress
         landed[q.name] = Landed(
-            rows=sum(int(p.get("numInputRows", 0)) for p in progress),
-            batches=sum(1 for p in progress if int(p.get("numInputRows", 0)) > 0),
+            rows=sum(_rows_written(p) for p in progress),
+            batches=sum(1 for p in progress if _rows_written(p) > 0),
             seconds=stopped_after.get(q.name, time.monotonic() - began),
         )
     return landed
@@ -299,6 +385,9 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     settings = load()
+    # kafka-python logs every refused connection and unknown topic id to stderr; the
+    # pre-flight says what went wrong in one line of its own
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
         fmt = preflight(settings, opts)
     except FeederError as exc:

@@ -11,6 +11,9 @@ Each command parses its options and calls the module that does the work:
   dbt         any dbt command, with this project's profile and paths (tooling/dbt_runner.py)
   report      the HTML report from the gold tables (tooling/report.py)
   bench       the benchmarks (bench/)
+  erase       remove one person's events from bronze to gold (tooling/erase.py)
+  chaos       kill -9 the feeder and dbt, restart the broker; count lost and duplicated events
+              (tooling/chaos.py)
   test        linters (.pre-commit-config.yaml), then pytest (tests/)
 """
 
@@ -390,6 +393,61 @@ def bench(ctx: typer.Context) -> None:
 
 
 # --- Tests ---------------------------------------------------------------------------------
+
+
+@app.command()
+def erase(
+    user_id: str = typer.Option(None, help="a web or IDE user id"),
+    player_id: str = typer.Option(None, help="a game player id"),
+) -> None:
+    """Remove one person's events from bronze, staging and silver, then rebuild gold.
+
+    Deleted rows remain in older Delta files until VACUUM passes its retention, and in Kafka
+    until the topic's retention."""
+    from tooling import cluster
+    from tooling.erase import EraseError
+    from tooling.erase import erase as run_erase
+
+    settings = load()
+    env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
+    try:
+        run_erase(settings, user_id=user_id, player_id=player_id, env=env)
+    except EraseError as exc:
+        fail(f"erase: {exc}", 2 if not (user_id or player_id) else 1)
+    console.print(
+        f"erase: done for {user_id or ''}{' ' if user_id and player_id else ''}{player_id or ''}"
+    )
+
+
+@app.command()
+def chaos(
+    feeder_kills: int = typer.Option(20, min=0, help="kill -9 the feeder this many times"),
+    dbt_kills: int = typer.Option(10, min=0, help="kill -9 `dbt run` this many times"),
+    events: int = typer.Option(5000, min=100, help="events produced (per stream for dbt)"),
+    seed: int = typer.Option(7),
+) -> None:
+    """Fault injection on the real processes (about 2 min per feeder kill and 3 per dbt kill
+    on 2 cores): prints kills survived, events lost and duplicated, and whether every table
+    equals a full refresh; figures in LAKEHOUSE_DIR/chaos/latest.json."""
+    from tooling.chaos import ChaosError, run
+
+    try:
+        doc = run(
+            load(),
+            feeder_kills=feeder_kills,
+            dbt_kills=dbt_kills,
+            events=events,
+            seed=seed,
+            say=console.print,
+        )
+    except (ChaosError, kafka_local.KafkaLocalError) as exc:
+        fail(f"chaos: {exc}")
+    feeder = doc.get("feeder", {})
+    dbt_run = doc.get("dbt", {})
+    if feeder.get("lost") or feeder.get("duplicated") or not feeder.get("staging_exact", True):
+        fail("chaos: events were lost or duplicated (see above)")
+    if dbt_run and not dbt_run.get("exact"):
+        fail("chaos: tables differ from a full refresh (see above)")
 
 
 @app.command(context_settings=PASSTHROUGH)

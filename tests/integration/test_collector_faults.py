@@ -4,7 +4,6 @@ for an event Kafka does not hold. On a broker of its own, so pausing it harms no
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -13,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from streaming import kafka_local
 from streaming.collector.app import TOPIC, KafkaSink, serve_in_thread
+from tests.integration import topic
 from tooling.processes import free_port_pair
 from tooling.settings import Settings
 
@@ -41,17 +40,7 @@ def broker(settings) -> Iterator[Settings]:
 
 
 def _stored_uuids(bootstrap: str) -> list[str]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000)
-    tp = TopicPartition(TOPIC, 0)
-    consumer.assign([tp])
-    consumer.seek_to_beginning()
-    end = consumer.end_offsets([tp])[tp]
-    out: list[str] = []
-    while consumer.position(tp) < end:
-        for batch in consumer.poll(timeout_ms=1000).values():
-            out += [json.loads(r.value)["event_uuid"] for r in batch]
-    consumer.close()
-    return out
+    return [e["event_uuid"] for e in topic.records(bootstrap, TOPIC)]
 
 
 def _burst(url: str, n: int, tag: str) -> list[tuple[int, float, str | None, str | None]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -164,3 +165,55 @@ def test_files_source_reads_json_lines(spark, settings):
     rows = _bronze(spark, settings, "web_events").where(f"source_file like '%{inbox.name}%'")
     reasons = sorted((r.malformed_reason or "") for r in rows.collect())
     assert reasons == ["", "missing_field:event_time"]
+
+
+def test_files_source_contract(spark, settings, empty_lakehouse):
+    """CSV mapped by each file's header, temporary names ignored until renamed into place,
+    old modification times read, later fields and changed types kept as they arrived."""
+    inbox = settings.lakehouse_dir / "inbox-contract"
+    day = inbox / "ide" / "date=2024-03-07"
+    day.mkdir(parents=True)
+    header = "user_id,event_id,timestamp,product_code"
+    (day / "a.csv").write_text(f"{header}\nu1,a,2024-03-07T10:00:00.000Z,PY\n")
+    (day / "b.csv").write_text(
+        "product_code,timestamp,event_id,user_id\nGO,2024-03-07T11:00:00.000Z,b,u2\nshort,row\n"
+    )
+    (day / "c.csv.tmp").write_text(f"{header}\nu3,a,2024-03-07T12:00:00.000Z,PY\n")
+    args = ["--source", "files", "--input-path", str(inbox / "ide"), "--topics", "ide_events"]
+    assert run_feeder(settings, [*args, "--format", "csv", "--available-now"]) == 0
+    rows = _bronze(spark, settings, "ide_events").collect()
+    good = {
+        json.loads(r.raw_value)["user_id"]: json.loads(r.raw_value)
+        for r in rows
+        if not r.is_malformed
+    }
+    assert set(good) == {"u1", "u2"}, "the .tmp file is not read"
+    assert (good["u2"]["product_code"], good["u2"]["event_id"]) == ("GO", "b")
+    assert [(r.raw_value, r.malformed_reason) for r in rows if r.is_malformed] == [
+        ("short,row", "invalid_json")
+    ]
+
+    # renamed into place, with a modification time from 2001 (as `cp -p` keeps it)
+    (day / "c.csv.tmp").rename(day / "c.csv")
+    old = datetime(2001, 1, 1, tzinfo=UTC).timestamp()
+    os.utime(day / "c.csv", (old, old))
+    assert run_feeder(settings, [*args, "--format", "csv", "--available-now"]) == 0
+    assert _bronze(spark, settings, "ide_events").count() == 4
+
+    web = inbox / "web" / "date=2024-03-07"
+    web.mkdir(parents=True)
+    event = {
+        "url": "/",
+        "host": "h.example",
+        "ip": "81.2.69.160",
+        "user_id": "7",
+        "event_time": "2024-03-07T10:00:00.000Z",
+    }
+    (web / "1.jsonl").write_text(json.dumps(event) + "\n\n")
+    web_args = ["--source", "files", "--input-path", str(inbox / "web"), "--topics", "web_events"]
+    assert run_feeder(settings, [*web_args, "--format", "json", "--available-now"]) == 0
+    (web / "2.jsonl").write_text(json.dumps({**event, "user_id": 8, "campaign": "spring"}) + "\n")
+    assert run_feeder(settings, [*web_args, "--format", "json", "--available-now"]) == 0
+    later = _bronze(spark, settings, "web_events").where("source_file like '%2.jsonl'").first()
+    assert json.loads(later.raw_value) == {**event, "user_id": 8, "campaign": "spring"}
+    assert _bronze(spark, settings, "web_events").count() == 2  # the blank line is no record

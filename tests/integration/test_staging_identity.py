@@ -45,13 +45,14 @@ def _send(kafka: str, topic: str, records: list[dict]) -> None:
     producer.produce_raw(kafka, topic, [json.dumps(r).encode() for r in records])
 
 
-def _land_and_build(settings) -> None:
+def _land_and(settings, command: str) -> None:
     assert run_feeder(settings, ["--topics", "web_events,game_events", "--available-now"]) == 0
-    run_in_process(settings, ["build"], quiet=True)  # every test passes, bad events or not
+    run_in_process(settings, [command], quiet=True)
 
 
 def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics, empty_lakehouse):
     kafka = empty_topics
+    run_in_process(settings, ["seed"], quiet=True)
     day1, day2 = NOW - timedelta(days=2), NOW - timedelta(days=1)
     web_a, web_b, web_c = (str(uuid.uuid4()) for _ in range(3))
     buy = {"event_type": "purchase", "player_id": "p1", "item_type": "sword"}
@@ -67,6 +68,8 @@ def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics
             _web(web_b, day1),  # a re-delivery in the same batch
             _web(web_c, day1, url="/one"),
             _web(web_c, day1, url="/two"),  # the same id, another payload, same batch
+            {**_web(str(uuid.uuid4()), day1), "ip": "9" * 1000},  # flagged, never enriched
+            _web(str(uuid.uuid4()), day1, url="/" + "x" * 70_000),  # a record over 64 KiB
         ],
     )
     _send(
@@ -91,7 +94,7 @@ def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics
             ),
         ],
     )
-    _land_and_build(settings)
+    _land_and(settings, "run")
 
     # the next batch: the same ids again, on another date
     _send(
@@ -111,7 +114,7 @@ def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics
             _game(reused, day2, **{**buy_ok, "quantity": "9"}),  # ... delivered twice
         ],
     )
-    _land_and_build(settings)
+    _land_and(settings, "build")  # every data test passes, bad events or not
 
     web = spark.table("silver.stg_bronze__web_events")
     assert web.where("not is_quarantined").count() == 3
@@ -119,6 +122,11 @@ def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics
         "reused_event_id",
         "reused_event_id",
     ]
+    flagged = spark.sql(
+        "select reason from silver.events_quarantine where topic = 'web_events' "
+        "and reason not like 'reused%'"
+    ).collect()
+    assert sorted(r.reason for r in flagged) == ["field_too_long:ip", "record_too_large"]
     first_b = web.where(f"event_uuid = '{web_b}' and not is_quarantined").collect()
     assert [r.event_date for r in first_b] == [day1.date()]
 

@@ -53,7 +53,7 @@ typed as (
             from_json(event.headers, 'map<string, string>')
         )))) as headers,
         lower(event.host) as host,
-        event.ip as ip,
+        {{ lakehouse_anonymize_ip('event.ip') }} as ip,
         event.user_id as user_id,
         try_to_timestamp(event.event_time) as event_at,
         enriched.country as country,

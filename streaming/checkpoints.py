@@ -1,0 +1,175 @@
+"""What a Kafka checkpoint was written against, checked before the feeder resumes from it.
+
+A Spark checkpoint stores offsets only. Offsets mean nothing once the topic is deleted and
+created again, the broker's storage is formatted again, or ``KAFKA_BOOTSTRAP`` names another
+cluster: Spark would resume at offsets of another log and skip (or re-read) events without
+a word. So each checkpoint also records the Kafka cluster id and the topic id it was
+written against (``lakehouse_source.json`` beside Spark's files), and the feeder refuses to
+start on a mismatch until the operator resets the checkpoint knowingly.
+
+The same check finds offsets deleted by retention before the feeder read them: the
+checkpoint resumes at offset N, the partition now starts after N. Spark's
+``failOnDataLoss`` stops the query on that, with a long stack trace; the feeder says so
+before Spark starts, and with ``--allow-data-loss`` skips the range and appends it to
+``lost_offsets.jsonl`` in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+IDENTITY_FILE = "lakehouse_source.json"
+LOST_FILE = "lost_offsets.jsonl"
+
+
+class CheckpointMismatch(Exception):
+    """The checkpoint was written against another cluster or topic; the message says what
+    to run."""
+
+
+@dataclass(frozen=True)
+class SourceIdentity:
+    """The Kafka log a checkpoint reads."""
+
+    cluster_id: str
+    topic: str
+    topic_id: str
+    bootstrap: str
+
+    def same_log(self, other: SourceIdentity) -> bool:
+        return (self.cluster_id, self.topic, self.topic_id) == (
+            other.cluster_id,
+            other.topic,
+            other.topic_id,
+        )
+
+
+@dataclass(frozen=True)
+class LostRange:
+    topic: str
+    partition: int
+    first: int  # the first offset lost
+    end: int  # the first offset still there
+
+    @property
+    def count(self) -> int:
+        return self.end - self.first
+
+
+def broker_identities(
+    admin: Any, bootstrap: str, topics: tuple[str, ...]
+) -> dict[str, SourceIdentity]:
+    """Each topic's identity on the broker ``admin`` talks to (a KafkaAdminClient)."""
+    cluster_id = str(admin.describe_cluster()["cluster_id"])
+    found = {t["name"]: t for t in admin.describe_topics(list(topics))}
+    return {
+        topic: SourceIdentity(cluster_id, topic, str(found[topic]["topic_id"]), bootstrap)
+        for topic in topics
+        if topic in found
+    }
+
+
+def has_progress(checkpoint: Path) -> bool:
+    """Whether Spark has planned at least one batch in this checkpoint."""
+    offsets = checkpoint / "offsets"
+    return offsets.is_dir() and any(p.name.isdigit() for p in offsets.iterdir())
+
+
+def read_identity(checkpoint: Path) -> SourceIdentity | None:
+    path = checkpoint / IDENTITY_FILE
+    if not path.is_file():
+        return None
+    return SourceIdentity(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def write_identity(checkpoint: Path, identity: SourceIdentity) -> None:
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    tmp = checkpoint / f".{IDENTITY_FILE}.tmp"
+    tmp.write_text(json.dumps(asdict(identity), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(checkpoint / IDENTITY_FILE)
+
+
+def verify(checkpoint: Path, current: SourceIdentity, reset_hint: str) -> str | None:
+    """Refuse a checkpoint written against another log; record the identity of a new one.
+
+    Returns a note for the operator (a checkpoint from before identities were recorded), or
+    None. Raises CheckpointMismatch with the command to run.
+    """
+    if not has_progress(checkpoint):
+        write_identity(checkpoint, current)
+        return None
+    stored = read_identity(checkpoint)
+    if stored is None:
+        write_identity(checkpoint, current)
+        return (
+            f"checkpoint {checkpoint.name} had no recorded source: taking it as "
+            f"topic {current.topic} (id {current.topic_id}) of cluster {current.cluster_id}"
+        )
+    if stored.same_log(current):
+        return None
+    if stored.cluster_id != current.cluster_id:
+        what = (
+            f"Kafka cluster {stored.cluster_id} (at {stored.bootstrap}), and {current.bootstrap} "
+            f"is cluster {current.cluster_id} (another cluster, or its storage formatted again)"
+        )
+    else:
+        what = (
+            f"topic {stored.topic} with id {stored.topic_id}, and the topic now has id "
+            f"{current.topic_id} (deleted and created again)"
+        )
+    raise CheckpointMismatch(
+        f"checkpoint {checkpoint.name} was written against {what}: its offsets would skip "
+        f"or repeat events. To start this topic over knowingly, run again with {reset_hint} "
+        "(bronze keeps what it has; staging drops re-read events by their identity)"
+    )
+
+
+def reset(checkpoint: Path) -> bool:
+    """Delete a checkpoint (the next run starts at --starting-offsets); True if one existed."""
+    if not checkpoint.exists():
+        return False
+    shutil.rmtree(checkpoint)
+    return True
+
+
+def resume_offsets(checkpoint: Path, topic: str) -> dict[int, int] | None:
+    """The offsets the query resumes from: the end of the newest batch Spark planned."""
+    offsets = checkpoint / "offsets"
+    if not offsets.is_dir():
+        return None
+    batches = sorted((int(p.name) for p in offsets.iterdir() if p.name.isdigit()), reverse=True)
+    for batch in batches:
+        lines = (offsets / str(batch)).read_text(encoding="utf-8").splitlines()
+        for line in lines[2:]:  # "v1", the batch metadata, then one line per source
+            try:
+                source = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(source, dict) and topic in source:
+                return {int(p): int(o) for p, o in source[topic].items()}
+    return None
+
+
+def lost_ranges(topic: str, resume: dict[int, int], earliest: dict[int, int]) -> list[LostRange]:
+    """The offsets retention deleted between where the checkpoint stands and where each
+    partition now starts."""
+    return [
+        LostRange(topic, p, resume[p], earliest[p])
+        for p in sorted(resume)
+        if p in earliest and earliest[p] > resume[p]
+    ]
+
+
+def record_lost(checkpoint: Path, ranges: list[LostRange]) -> Path:
+    """Append the ranges skipped under --allow-data-loss to the checkpoint's record."""
+    path = checkpoint / LOST_FILE
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    with path.open("a", encoding="utf-8") as out:
+        for r in ranges:
+            out.write(json.dumps({"recorded_at": at, **asdict(r), "count": r.count}) + "\n")
+    return path

@@ -1,0 +1,150 @@
+"""Faults on the real processes: the feeder killed with SIGKILL while events are produced and
+the broker restarted under it; checkpoints that outlive their topic; offsets deleted before
+they were read. Nothing may be lost, nothing duplicated, nothing wedged."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kafka import TopicPartition
+
+from streaming import checkpoints, kafka_local, producer
+from streaming.spark import run_feeder
+from tests.integration import topic
+from tooling import chaos
+from tooling.dbt_runner import run_in_process
+from tooling.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+KILLS = int(os.environ.get("LAKEHOUSE_FEEDER_KILLS", "3"))
+
+
+def _ide(n: int, seed: int) -> list[dict]:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    return producer.build_events("ide", n, seed, start, timedelta(hours=2), 0.0, 0.0)
+
+
+def _bronze_rows(spark, settings) -> int:
+    return int(spark.read.format("delta").load(str(settings.bronze_table("ide_events"))).count())
+
+
+def _feed(settings, *extra: str) -> int:
+    return run_feeder(settings, ["--topics", "ide_events", "--available-now", *extra])
+
+
+def _feeder_lines(capfd) -> list[str]:
+    """What the feeder said (spark-submit passes the Python driver's output to stdout)."""
+    captured = capfd.readouterr()
+    return [ln for ln in (captured.out + captured.err).splitlines() if ln.startswith("feeder:")]
+
+
+def test_feeder_killed_and_broker_restarted_lands_each_event_once(
+    spark, settings, empty_topics, empty_lakehouse
+):
+    outcome, corpus = chaos.run_feeder_chaos(
+        settings, kills=KILLS, events=1500, seed=42, restart_broker=True
+    )
+    chaos.count_bronze(spark, settings, outcome, corpus)
+    run_in_process(settings, ["run", "--select", "stg_bronze__ide_events"], quiet=True)
+    chaos.count_staging(
+        spark, settings.warehouse_dir / "silver.db" / "stg_bronze__ide_events", outcome, corpus
+    )
+    print(chaos.describe(outcome))
+    assert (outcome.kills, outcome.broker_restarts) == (KILLS, 1)
+    assert outcome.lost == 0 and outcome.duplicated == 0, chaos.describe(outcome)
+    assert outcome.bronze_offsets == outcome.produced
+    assert outcome.staged == outcome.staged_expected, chaos.describe(outcome)
+
+
+def test_a_recreated_topic_is_refused_until_the_checkpoint_is_reset(
+    spark, settings, empty_topics, empty_lakehouse, capfd
+):
+    kafka = empty_topics
+    producer.produce(kafka, "ide_events", _ide(20, 1), key_field="user_id", progress=False)
+    assert _feed(settings) == 0
+    assert _bronze_rows(spark, settings) == 20
+
+    kafka_local.delete_topics(kafka, ["ide_events"])
+    kafka_local.create_topics(kafka, ["ide_events"], partitions=2)
+    producer.produce(kafka, "ide_events", _ide(7, 2), key_field="user_id", progress=False)
+    capfd.readouterr()
+    assert _feed(settings) == 1
+    said = _feeder_lines(capfd)
+    assert len(said) == 1 and "deleted and created again" in said[0], said
+    assert "--topics ide_events --reset-checkpoint" in said[0]
+    assert _bronze_rows(spark, settings) == 20  # nothing landed, nothing skipped
+
+    assert _feed(settings, "--reset-checkpoint") == 0
+    assert _bronze_rows(spark, settings) == 27
+
+
+def test_a_checkpoint_from_another_cluster_is_refused(settings, empty_topics, empty_lakehouse):
+    kafka = empty_topics
+    producer.produce(kafka, "ide_events", _ide(5, 3), key_field="user_id", progress=False)
+    assert _feed(settings) == 0
+    checkpoint = settings.checkpoint("bronze_ide_events_kafka")
+    recorded = checkpoints.read_identity(checkpoint)
+    assert recorded is not None and recorded.topic == "ide_events"
+    (checkpoint / checkpoints.IDENTITY_FILE).write_text(
+        json.dumps({**recorded.__dict__, "cluster_id": "another-cluster"})
+    )
+    assert _feed(settings) == 1
+
+
+def test_offsets_deleted_before_read_need_allow_data_loss_and_are_recorded(
+    spark, settings, empty_topics, empty_lakehouse, capfd
+):
+    kafka = empty_topics
+    first = _ide(30, 4)
+    producer.produce(kafka, "ide_events", first, key_field="user_id", progress=False)
+    assert _feed(settings) == 0
+    producer.produce(kafka, "ide_events", _ide(30, 5), key_field="user_id", progress=False)
+    admin = kafka_local.admin_client(kafka)
+    try:
+        ends = topic.end_offsets(kafka, "ide_events")
+        landed = checkpoints.resume_offsets(
+            settings.checkpoint("bronze_ide_events_kafka"), "ide_events"
+        )
+        assert landed is not None
+        # retention takes the first 3 unread records of each partition
+        cut = {p: min(landed[p] + 3, ends[p]) for p in landed}
+        admin.delete_records({TopicPartition("ide_events", p): o for p, o in cut.items()})
+    finally:
+        admin.close()
+    lost = sum(cut[p] - landed[p] for p in cut)
+    assert lost > 0
+
+    capfd.readouterr()
+    assert _feed(settings) == 1
+    said = _feeder_lines(capfd)
+    assert len(said) == 1 and "--allow-data-loss" in said[0] and f"{lost} events" in said[0], said
+    assert _bronze_rows(spark, settings) == 30
+
+    assert _feed(settings, "--allow-data-loss") == 0
+    assert _bronze_rows(spark, settings) == 60 - lost
+    record = settings.checkpoint("bronze_ide_events_kafka") / checkpoints.LOST_FILE
+    rows = [json.loads(line) for line in record.read_text().splitlines()]
+    assert sum(r["count"] for r in rows) == lost
+    assert {(r["partition"], r["first"], r["end"]) for r in rows} == {
+        (p, landed[p], cut[p]) for p in cut if cut[p] > landed[p]
+    }
+
+
+DBT_KILLS = int(os.environ.get("LAKEHOUSE_DBT_KILLS", "2"))
+
+
+def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(settings):
+    """`dbt run` killed with SIGKILL at a random moment in each round of late data, then run
+    again: every table equals a full refresh. A lakehouse of its own, whose metastore the
+    child dbt processes may take (the test session's Spark holds the other one)."""
+    lake = Settings(settings.lakehouse_dir / "chaos-dbt", settings.jars_dir, "127.0.0.1:9")
+    lake.lakehouse_dir.mkdir(parents=True, exist_ok=True)
+    outcome = chaos.run_dbt_chaos(lake, kills=DBT_KILLS, events=300, seed=5)
+    print(chaos.describe_dbt(outcome))
+    assert outcome.kills == DBT_KILLS
+    assert outcome.tables >= 10
+    assert outcome.exact, chaos.describe_dbt(outcome)

@@ -1,0 +1,71 @@
+"""Checkpoint identity and lost offsets, on files alone (no broker, no Spark)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streaming import checkpoints
+from streaming.checkpoints import CheckpointMismatch, LostRange, SourceIdentity
+
+HERE = SourceIdentity("cluster-a", "ide_events", "topic-1", "127.0.0.1:9092")
+
+
+def _with_progress(tmp_path, offsets: dict[str, dict[str, int]] | None = None):
+    cp = tmp_path / "bronze_ide_events_kafka"
+    (cp / "offsets").mkdir(parents=True)
+    body = ["v1", json.dumps({"batchWatermarkMs": 0}), json.dumps(offsets or {})]
+    (cp / "offsets" / "0").write_text("\n".join(body) + "\n")
+    return cp
+
+
+def test_a_new_checkpoint_records_its_source(tmp_path):
+    cp = tmp_path / "new"
+    assert checkpoints.verify(cp, HERE, "--reset-checkpoint") is None
+    assert checkpoints.read_identity(cp) == HERE
+
+
+def test_an_old_checkpoint_without_a_record_is_adopted_with_a_note(tmp_path):
+    cp = _with_progress(tmp_path)
+    note = checkpoints.verify(cp, HERE, "--reset-checkpoint")
+    assert note is not None and "no recorded source" in note
+    assert checkpoints.read_identity(cp) == HERE
+
+
+@pytest.mark.parametrize(
+    ("now", "says"),
+    [
+        (SourceIdentity("cluster-a", "ide_events", "topic-2", "x:1"), "deleted and created again"),
+        (SourceIdentity("cluster-b", "ide_events", "topic-1", "y:2"), "another cluster"),
+    ],
+)
+def test_another_log_is_refused_with_the_command(tmp_path, now, says):
+    cp = _with_progress(tmp_path)
+    checkpoints.write_identity(cp, HERE)
+    with pytest.raises(CheckpointMismatch, match=says) as exc:
+        checkpoints.verify(cp, now, "--topics ide_events --reset-checkpoint")
+    assert "--topics ide_events --reset-checkpoint" in str(exc.value)
+    assert "\n" not in str(exc.value)
+    assert checkpoints.read_identity(cp) == HERE  # unchanged
+
+
+def test_the_same_log_at_another_address_is_accepted(tmp_path):
+    cp = _with_progress(tmp_path)
+    checkpoints.write_identity(cp, HERE)
+    moved = SourceIdentity("cluster-a", "ide_events", "topic-1", "broker-2:9092")
+    assert checkpoints.verify(cp, moved, "--reset-checkpoint") is None
+
+
+def test_resume_offsets_and_lost_ranges(tmp_path):
+    cp = _with_progress(tmp_path, {"ide_events": {"0": 10, "1": 7}})
+    (cp / "offsets" / "1").write_text(
+        "v1\n{}\n" + json.dumps({"ide_events": {"0": 15, "1": 7}}) + "\n"
+    )
+    resume = checkpoints.resume_offsets(cp, "ide_events")
+    assert resume == {0: 15, 1: 7}
+    lost = checkpoints.lost_ranges("ide_events", resume, {0: 15, 1: 12})
+    assert lost == [LostRange("ide_events", 1, 7, 12)]
+    path = checkpoints.record_lost(cp, lost)
+    assert json.loads(path.read_text())["count"] == 5
+    assert checkpoints.resume_offsets(cp, "web_events") is None

@@ -1,0 +1,418 @@
+"""Fault injection on the real processes: ``kill -9`` the feeder while events are produced,
+stop and start the broker under it, ``kill -9`` dbt mid-run; then count what was lost or
+duplicated. ``./lakehouse chaos`` runs the long version; tests/integration/test_faults.py
+runs a short one in CI.
+
+Feeder: one known corpus of IDE events is produced in chunks while the feeder runs with a
+processing-time trigger and is killed (the whole process group, SIGKILL) at random moments,
+then restarted; once, the broker is stopped and started while the feeder runs. A final
+``--available-now`` run drains the topic. Every event must be in bronze exactly once (by
+Kafka offset and by identity), and in staging once.
+
+dbt: rounds of late-arriving web and IDE events land through the files source; each round's
+``dbt run`` is killed at a random moment and run again. At the end every table must equal
+a ``--full-refresh`` over the same data (row count and content hash of each table).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from streaming import kafka_local, producer
+from streaming.events import Event
+from streaming.spark import FEEDER, submit_command, submit_env
+from tooling.settings import REPO_ROOT, Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+TOPIC = "ide_events"
+IDENTITY = ("user_id", "event_id", "product_code", "timestamp")
+
+
+class ChaosError(Exception):
+    """A fault run could not be carried out (not a lost or duplicated event: those are
+    counted)."""
+
+
+@dataclass
+class FeederOutcome:
+    kills: int = 0
+    broker_restarts: int = 0
+    produced: int = 0
+    bronze_rows: int = 0
+    bronze_offsets: int = 0  # distinct (partition, offset)
+    lost: int = 0  # produced events missing from bronze
+    duplicated: int = 0  # bronze rows beyond one per offset
+    staged: int | None = None
+    staged_expected: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def staging_exact(self) -> bool:
+        return self.staged is None or self.staged == self.staged_expected
+
+
+def _identity(event: Event) -> tuple[str, ...]:
+    return tuple(str(event[k]) for k in IDENTITY)
+
+
+class _Producer(threading.Thread):
+    """Sends the corpus in chunks; a chunk is never split by a broker restart (the
+    restarter holds ``lock`` while the broker is down), so the corpus is sent exactly once."""
+
+    def __init__(self, bootstrap: str, corpus: list[Event], chunks: int, pause_s: float) -> None:
+        super().__init__(name="chaos-producer", daemon=True)
+        self.bootstrap = bootstrap
+        self.corpus = corpus
+        self.size = max(1, len(corpus) // chunks)
+        self.pause_s = pause_s
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for i in range(0, len(self.corpus), self.size):
+                chunk = self.corpus[i : i + self.size]
+                with self.lock:
+                    producer.produce(
+                        self.bootstrap, TOPIC, chunk, key_field="user_id", progress=False
+                    )
+                    self.sent += len(chunk)
+                time.sleep(self.pause_s)
+        except BaseException as exc:  # reported by the caller
+            self.error = exc
+
+
+def _start_feeder(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    args = ["--topics", TOPIC, "--processing-time", "2 seconds"]
+    out = log.open("ab")
+    try:
+        return subprocess.Popen(
+            submit_command(settings, FEEDER, args),
+            env=submit_env(settings),
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the kill takes the JVM too
+        )
+    finally:
+        out.close()
+
+
+def _kill(proc: subprocess.Popen[Any]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+
+
+def run_feeder_chaos(
+    settings: Settings,
+    *,
+    kills: int,
+    events: int,
+    seed: int,
+    restart_broker: bool = True,
+    kill_after_s: tuple[float, float] = (6.0, 25.0),
+    say: Callable[[str], None] = print,
+) -> tuple[FeederOutcome, list[Event]]:
+    """Kill the feeder ``kills`` times while ``events`` IDE events are produced (the broker
+    at ``settings.kafka_bootstrap`` must run, topic ide_events must exist), then drain.
+    Returns the outcome (bronze not yet counted: see ``count_bronze``) and the corpus."""
+    rng = random.Random(seed)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    corpus = producer.build_events("ide", events, seed, start, timedelta(days=2), 0.1, 0.0)
+    outcome = FeederOutcome(produced=len(corpus))
+    log = settings.lakehouse_dir / "chaos" / "feeder.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    # the corpus is spread over roughly the time the kills take
+    expected_s = kills * sum(kill_after_s) / 2
+    sender = _Producer(settings.kafka_bootstrap, corpus, chunks=max(10, kills * 3), pause_s=0.0)
+    sender.pause_s = expected_s / max(10, kills * 3)
+    sender.start()
+    restart_at = kills // 2 if restart_broker else -1
+    for n in range(kills):
+        feeder = _start_feeder(settings, log)
+        wait = rng.uniform(*kill_after_s)
+        if n == restart_at:
+            time.sleep(wait / 2)
+            with sender.lock:
+                say(f"chaos: stopping the broker under the feeder (run {n + 1})")
+                kafka_local.stop(settings)
+                time.sleep(3)
+                kafka_local.start(settings)
+            outcome.broker_restarts += 1
+            time.sleep(wait / 2)
+        else:
+            time.sleep(wait)
+        if feeder.poll() is not None:
+            outcome.notes.append(f"run {n + 1}: the feeder had exited ({feeder.returncode})")
+        _kill(feeder)
+        outcome.kills += 1
+        say(f"chaos: feeder killed {outcome.kills}/{kills} after {wait:.1f} s")
+    sender.join(timeout=600)
+    if sender.error is not None:
+        raise ChaosError(f"the producer failed: {sender.error}")
+    say("chaos: draining the topic with --available-now")
+    drain = subprocess.run(
+        submit_command(settings, FEEDER, ["--topics", TOPIC, "--available-now"]),
+        env=submit_env(settings),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if drain.returncode != 0:
+        raise ChaosError(
+            f"the feeder could not resume after the kills (exit {drain.returncode}): "
+            f"{drain.stderr.strip()[-500:]}"
+        )
+    return outcome, corpus
+
+
+def count_bronze(
+    spark: SparkSession, settings: Settings, outcome: FeederOutcome, corpus: list[Event]
+) -> FeederOutcome:
+    """Fill in the bronze counts: rows, distinct offsets, events lost and duplicated."""
+    from pyspark.sql import functions as F
+
+    bronze = spark.read.format("delta").load(str(settings.bronze_table(TOPIC)))
+    outcome.bronze_rows = bronze.count()
+    outcome.bronze_offsets = bronze.select("kafka_partition", "kafka_offset").distinct().count()
+    outcome.duplicated = outcome.bronze_rows - outcome.bronze_offsets
+    fields = [F.get_json_object("raw_value", f"$.{k}").alias(k) for k in IDENTITY]
+    landed = {tuple(str(v) for v in r) for r in bronze.select(*fields).collect()}
+    outcome.lost = len({_identity(e) for e in corpus} - landed)
+    return outcome
+
+
+def count_staging(
+    spark: SparkSession, staging_path: Path, outcome: FeederOutcome, corpus: list[Event]
+) -> FeederOutcome:
+    staged = spark.read.format("delta").load(str(staging_path))
+    outcome.staged = staged.select("event_key").distinct().count()
+    if outcome.staged != staged.count():
+        outcome.notes.append("staging holds an event_key twice")
+        outcome.staged = staged.count()
+    outcome.staged_expected = len({_identity(e) for e in corpus})
+    return outcome
+
+
+def describe(outcome: FeederOutcome) -> str:
+    staged = (
+        ""
+        if outcome.staged is None
+        else f"; staging {outcome.staged} of {outcome.staged_expected} events"
+    )
+    return (
+        f"feeder: {outcome.kills} kill(s) survived, {outcome.broker_restarts} broker "
+        f"restart(s); {outcome.produced} events produced, {outcome.lost} lost, "
+        f"{outcome.duplicated} duplicated in bronze{staged}"
+    )
+
+
+def as_json(outcome: FeederOutcome) -> dict[str, Any]:
+    return {**outcome.__dict__, "staging_exact": outcome.staging_exact}
+
+
+def dump(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+@dataclass
+class DbtOutcome:
+    kills: int = 0
+    rounds: int = 0
+    killed_after_s: list[float] = field(default_factory=list)
+    tables: int = 0
+    differing: list[str] = field(default_factory=list)  # tables unlike a full refresh
+
+    @property
+    def exact(self) -> bool:
+        return self.tables > 0 and not self.differing
+
+
+def _write_round(inbox: Path, n: int, seed: int, events: int) -> None:
+    """``events`` web and IDE events of the last three days, arriving today (late data)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    today = datetime.now(UTC).date().isoformat()
+    for kind, topic in (("web", "web_events"), ("ide", "ide_events")):
+        batch = producer.build_events(kind, events, seed + n, start, timedelta(days=3), 0.2, 0.05)
+        path = inbox / topic / f"date={today}" / f"part-{n:03d}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in batch))
+        tmp.replace(path)
+
+
+def run_dbt_chaos(
+    settings: Settings,
+    *,
+    kills: int,
+    events: int,
+    seed: int,
+    kill_after_s: tuple[float, float] = (10.0, 45.0),
+    say: Callable[[str], None] = print,
+) -> DbtOutcome:
+    """Kill ``dbt run`` once in each of ``kills`` rounds of new late data and run it again;
+    then compare every table with a full refresh. ``settings`` names a lakehouse of its own
+    (its metastore must be free: dbt runs in child processes)."""
+    from bench import steps
+
+    rng = random.Random(seed)
+    outcome = DbtOutcome()
+    logs = settings.lakehouse_dir / "chaos" / "logs"
+    inbox = settings.lakehouse_dir / "chaos" / "inbox"
+    feed_args = [
+        "--source",
+        "files",
+        "--topics",
+        "web_events,ide_events",
+        "--input-path",
+        str(inbox / "{topic}"),
+        "--format",
+        "json",
+        "--available-now",
+    ]
+
+    def land(n: int) -> None:
+        _write_round(inbox, n, seed, events)
+        steps.feed(settings, feed_args, logs / f"feed-{n}.log", f"feeder, round {n}")
+
+    land(0)
+    steps.dbt(settings, ["seed"], logs / "dbt-seed.log", "dbt seed")
+    steps.dbt(settings, ["run"], logs / "dbt-0.log", "dbt run, round 0")
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    env = {**submit_env(settings), **_dbt_env(settings)}
+    for n in range(1, kills + 1):
+        land(n)
+        log = (logs / f"dbt-{n}-killed.log").open("ab")
+        try:
+            run = subprocess.Popen(
+                [dbt, "run"],
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        wait = rng.uniform(*kill_after_s)
+        time.sleep(wait)
+        if run.poll() is None:
+            _kill(run)
+            outcome.kills += 1
+            outcome.killed_after_s.append(round(wait, 1))
+            say(f"chaos: dbt run killed {outcome.kills}/{kills} after {wait:.1f} s")
+        else:
+            say(f"chaos: dbt run ended before its kill at {wait:.1f} s (round {n})")
+        steps.dbt(settings, ["run"], logs / f"dbt-{n}-rerun.log", f"dbt run after kill {n}")
+        outcome.rounds += 1
+    incremental = _fingerprint(settings, logs, "after-kills")
+    say("chaos: full refresh over the same data, to compare")
+    steps.dbt(settings, ["run", "--full-refresh"], logs / "dbt-full-refresh.log", "full refresh")
+    full = _fingerprint(settings, logs, "full-refresh")
+    outcome.tables = len(full)
+    outcome.differing = sorted(t for t in full if incremental.get(t) != full[t])
+    return outcome
+
+
+def _dbt_env(settings: Settings) -> dict[str, str]:
+    from tooling.dbt_runner import dbt_env
+
+    return dbt_env(settings)
+
+
+def _fingerprint(settings: Settings, logs: Path, name: str) -> dict[str, Any]:
+    from bench import steps
+
+    out = logs / f"fingerprint-{name}.json"
+    steps.spark_job(
+        settings, steps.JOBS / "fingerprint.py", ["--out", str(out)], logs / f"{name}.log", name
+    )
+    prints: dict[str, Any] = json.loads(out.read_text())
+    return prints
+
+
+def describe_dbt(outcome: DbtOutcome) -> str:
+    verdict = (
+        "every table equals a full refresh"
+        if outcome.exact
+        else f"tables unlike a full refresh: {', '.join(outcome.differing) or 'none fingerprinted'}"
+    )
+    return f"dbt: {outcome.kills} kill(s) survived over {outcome.rounds} round(s); {verdict}"
+
+
+def run(
+    base: Settings,
+    *,
+    feeder_kills: int,
+    dbt_kills: int,
+    events: int,
+    seed: int,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """``./lakehouse chaos``: both fault runs, each in a lakehouse and (for the feeder) a
+    broker of its own under ``LAKEHOUSE_DIR/chaos``; returns the figures (also written to
+    ``LAKEHOUSE_DIR/chaos/latest.json``)."""
+    import shutil
+
+    from streaming.spark import build_session
+    from tooling.dbt_runner import run_subprocess
+    from tooling.processes import free_port_pair
+
+    root = base.lakehouse_dir / "chaos"
+    doc: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    if feeder_kills:
+        lake = Settings(root / "feeder-lake", base.jars_dir, f"127.0.0.1:{free_port_pair()}")
+        shutil.rmtree(lake.lakehouse_dir, ignore_errors=True)
+        lake.lakehouse_dir.mkdir(parents=True)
+        os.environ["LAKEHOUSE_DIR"] = str(lake.lakehouse_dir)
+        os.environ["KAFKA_BOOTSTRAP"] = lake.kafka_bootstrap
+        say(f"chaos: a broker of its own at {lake.kafka_bootstrap}")
+        kafka_local.start(lake)
+        try:
+            kafka_local.create_topics(lake.kafka_bootstrap, [TOPIC], partitions=2)
+            outcome, corpus = run_feeder_chaos(
+                lake, kills=feeder_kills, events=events, seed=seed, say=say
+            )
+        finally:
+            kafka_local.stop(lake)
+        if run_subprocess(lake, ["run", "--select", "stg_bronze__ide_events"]) != 0:
+            raise ChaosError("dbt could not stage the events after the feeder's kills")
+        spark = build_session(lake, "chaos-census", with_metastore=False)
+        try:
+            count_bronze(spark, lake, outcome, corpus)
+            staging = lake.warehouse_dir / "silver.db" / "stg_bronze__ide_events"
+            count_staging(spark, staging, outcome, corpus)
+        finally:
+            spark.stop()
+        say(describe(outcome))
+        doc["feeder"] = as_json(outcome)
+    if dbt_kills:
+        lake = Settings(root / "dbt-lake", base.jars_dir, "127.0.0.1:9")
+        shutil.rmtree(lake.lakehouse_dir, ignore_errors=True)
+        lake.lakehouse_dir.mkdir(parents=True)
+        os.environ["LAKEHOUSE_DIR"] = str(lake.lakehouse_dir)
+        dbt_outcome = run_dbt_chaos(lake, kills=dbt_kills, events=events, seed=seed, say=say)
+        say(describe_dbt(dbt_outcome))
+        doc["dbt"] = {**dbt_outcome.__dict__, "exact": dbt_outcome.exact}
+    doc["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    dump(root / "latest.json", doc)
+    return doc
