@@ -217,6 +217,15 @@ def _java() -> str:
     return java
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (a base64 uuid, as `kafka-storage random-uuid` makes), never
+    one starting with '-': the storage tool would read it as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _read_pid(b: BrokerLayout) -> int | None:
     return read_pid(b.pid_file, b"kafka.Kafka")
 
@@ -269,7 +278,7 @@ def start(settings: Settings, wait_s: float = 90.0) -> BrokerLayout:
     b.log4j.write_text(_log4j_properties(b))
     jvm = [java, "-Xmx512m", f"-Dlog4j2.configurationFile={b.log4j}", "-cp", classpath]
     if not (b.data / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         fmt = subprocess.run(
             [
                 *jvm,
