@@ -66,7 +66,7 @@ def test_no_secret_is_committed():
     ("path", "line"),
     [
         ("k.pem", "-----BEGIN RSA " + "PRIVATE KEY-----"),  # split: the hook scans this file
-        ("a.py", "key = 'AKIAABCDEFGHIJKLMNOP'"),
+        ("a.py", "key = 'AKIA" + "ABCDEFGHIJKLMNOP'"),
         ("a.py", "token = 'ghp_" + "a" * 36 + "'"),
         ("client.properties", "sasl.password=hunter22"),
         ("profiles.yml", "      password: s3cretvalue"),
