@@ -141,8 +141,8 @@ def run_feeder_chaos(
     log.parent.mkdir(parents=True, exist_ok=True)
     # the corpus is spread over roughly the time the kills take
     expected_s = kills * sum(kill_after_s) / 2
-    sender = _Producer(settings.kafka_bootstrap, corpus, chunks=max(10, kills * 3), pause_s=0.0)
-    sender.pause_s = expected_s / max(10, kills * 3)
+    chunks = max(10, kills * 3)
+    sender = _Producer(settings.kafka_bootstrap, corpus, chunks, pause_s=expected_s / chunks)
     sender.start()
     restart_at = kills // 2 if restart_broker else -1
     for n in range(kills):
