@@ -10,8 +10,9 @@ Settings come from the environment, never from the repository:
   SASL_PLAINTEXT, SASL_SSL), ``KAFKA_SASL_MECHANISM`` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512),
   ``KAFKA_SASL_USERNAME``, ``KAFKA_SASL_PASSWORD``, ``KAFKA_SSL_CAFILE`` (a PEM CA bundle).
 
-The same settings become keyword arguments for kafka-python and ``kafka.*`` options for
-Spark's Kafka source (Java client).
+The same settings become keyword arguments for kafka-python, librdkafka properties for the
+collector's producer (confluent-kafka), and ``kafka.*`` options for Spark's Kafka source (Java
+client).
 """
 
 from __future__ import annotations
@@ -66,6 +67,26 @@ class KafkaSecurity:
             if self.cafile is not None:
                 kwargs["ssl_cafile"] = str(self.cafile)
         return kwargs
+
+    def librdkafka_config(self) -> dict[str, str]:
+        """Properties for librdkafka (confluent-kafka), which the collector's producer uses."""
+        config = {"security.protocol": self.protocol}
+        if self.uses_sasl:
+            assert self.mechanism is not None  # checked by load()
+            config.update(
+                {
+                    "sasl.mechanisms": self.mechanism,
+                    "sasl.username": self.username or "",
+                    "sasl.password": self.password or "",
+                }
+            )
+        if self.uses_ssl:
+            config["ssl.endpoint.identification.algorithm"] = (
+                "https" if self.check_hostname else "none"
+            )
+            if self.cafile is not None:
+                config["ssl.ca.location"] = str(self.cafile)
+        return config
 
     def spark_options(self) -> dict[str, str]:
         """``kafka.*`` options for Spark's Kafka source and sink."""

@@ -11,6 +11,7 @@ def test_nothing_set_is_plaintext():
     security = load({})
     assert security.python_kwargs() == {"security_protocol": "PLAINTEXT"}
     assert security.spark_options() == {"kafka.security.protocol": "PLAINTEXT"}
+    assert security.librdkafka_config() == {"security.protocol": "PLAINTEXT"}
 
 
 def test_a_properties_file_as_kafka_tools_take_it(tmp_path):
@@ -44,6 +45,14 @@ ssl.truststore.type=PEM
         'org.apache.kafka.common.security.scram.ScramLoginModule required username="feeder"'
     )
     assert options["kafka.ssl.truststore.type"] == "PEM"
+    assert security.librdkafka_config() == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": "SCRAM-SHA-512",
+        "sasl.username": "feeder",
+        "sasl.password": 's3cr"et',
+        "ssl.endpoint.identification.algorithm": "https",
+        "ssl.ca.location": str(ca),
+    }
 
 
 def test_variables_win_over_the_file(tmp_path):
