@@ -269,8 +269,9 @@ def run_dbt_chaos(
     kill_after_s: tuple[float, float] = (10.0, 45.0),
     say: Callable[[str], None] = print,
 ) -> DbtOutcome:
-    """Kill ``dbt run`` once in each of ``kills`` rounds of new late data and run it again;
-    then compare every table with a full refresh. ``settings`` names a lakehouse of its own
+    """Kill ``dbt run`` once in each of ``kills`` rounds and run it again: the first round is
+    the very first build, each later one a round of new late data. Then compare every table
+    with a full refresh. ``settings`` names a lakehouse of its own
     (its metastore must be free: dbt runs in child processes)."""
     from bench import steps
 
@@ -294,13 +295,11 @@ def run_dbt_chaos(
         _write_round(inbox, n, seed, events)
         steps.feed(settings, feed_args, logs / f"feed-{n}.log", f"feeder, round {n}")
 
-    land(0)
-    steps.dbt(settings, ["seed"], logs / "dbt-seed.log", "dbt seed")
-    steps.dbt(settings, ["run"], logs / "dbt-0.log", "dbt run, round 0")
     dbt = str(Path(sys.executable).with_name("dbt"))
     env = {**submit_env(settings), **_dbt_env(settings)}
-    for n in range(1, kills + 1):
-        land(n)
+
+    def killed_run(n: int) -> None:
+        """``dbt run`` killed at a random moment, then run again to the end."""
         log = (logs / f"dbt-{n}-killed.log").open("ab")
         try:
             run = subprocess.Popen(
@@ -319,11 +318,22 @@ def run_dbt_chaos(
             _kill(run)
             outcome.kills += 1
             outcome.killed_after_s.append(round(wait, 1))
-            say(f"chaos: dbt run killed {outcome.kills}/{kills} after {wait:.1f} s")
+            say(f"chaos: dbt run killed {outcome.kills}/{kills} after {wait:.1f} s (round {n})")
         else:
             say(f"chaos: dbt run ended before its kill at {wait:.1f} s (round {n})")
         steps.dbt(settings, ["run"], logs / f"dbt-{n}-rerun.log", f"dbt run after kill {n}")
         outcome.rounds += 1
+
+    # round 0 is the very first build: killed while its tables are half created
+    land(0)
+    steps.dbt(settings, ["seed"], logs / "dbt-seed.log", "dbt seed")
+    if kills:
+        killed_run(0)
+    else:
+        steps.dbt(settings, ["run"], logs / "dbt-0.log", "dbt run, round 0")
+    for n in range(1, kills):
+        land(n)
+        killed_run(n)
     incremental = _fingerprint(settings, logs, "after-kills")
     say("chaos: full refresh over the same data, to compare")
     steps.dbt(settings, ["run", "--full-refresh"], logs / "dbt-full-refresh.log", "full refresh")

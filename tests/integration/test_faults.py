@@ -138,8 +138,9 @@ DBT_KILLS = int(os.environ.get("LAKEHOUSE_DBT_KILLS", "2"))
 
 
 def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(settings):
-    """`dbt run` killed with SIGKILL at a random moment in each round of late data, then run
-    again: every table equals a full refresh. A lakehouse of its own, whose metastore the
+    """`dbt run` killed with SIGKILL at a random moment, then run again: first the very first
+    build (tables half created), then in a round of late data. Every table then equals a full
+    refresh. A lakehouse of its own, whose metastore the
     child dbt processes may take (the test session's Spark holds the other one)."""
     lake = Settings(settings.lakehouse_dir / "chaos-dbt", settings.jars_dir, "127.0.0.1:9")
     lake.lakehouse_dir.mkdir(parents=True, exist_ok=True)
