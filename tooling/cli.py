@@ -12,6 +12,8 @@ Each command parses its options and calls the module that does the work:
   report      the HTML report from the gold tables (tooling/report.py)
   bench       the benchmarks (bench/)
   erase       remove one person's events from bronze to gold (tooling/erase.py)
+  maintain    bronze retention, OPTIMIZE and VACUUM of every table (tooling/maintain.py)
+  run         the feeder kept running and `dbt build` every N minutes (tooling/schedule.py)
   chaos       kill -9 the feeder and dbt, restart the broker; count lost and duplicated events
               (tooling/chaos.py)
   test        linters (.pre-commit-config.yaml), then pytest (tests/)
@@ -417,6 +419,42 @@ def erase(
     console.print(
         f"erase: done for {user_id or ''}{' ' if user_id and player_id else ''}{player_id or ''}"
     )
+
+
+@app.command()
+def maintain(
+    bronze_retention_days: int = typer.Option(
+        14, min=1, help="bronze keeps this many days by arrival date (unread days are kept)"
+    ),
+    keep_bronze: bool = typer.Option(False, help="no raw retention: bronze keeps every day"),
+    vacuum_retain_days: int = typer.Option(
+        7, help="VACUUM keeps files younger than this (at least 7)"
+    ),
+    purge_deletion_vectors: bool = typer.Option(
+        False, help="rewrite every file with deletion vectors, not only the ones they fill"
+    ),
+) -> None:
+    """Keep the tables healthy: bronze retention, OPTIMIZE of what changed, VACUUM.
+
+    Logs what it did to LAKEHOUSE_DIR/maintenance/log.jsonl."""
+    from streaming.spark import build_session
+    from tooling import lock
+    from tooling import maintain as maintenance
+
+    settings = load()
+    options = maintenance.Options(
+        bronze_retention_days=None if keep_bronze else bronze_retention_days,
+        vacuum_retain_days=vacuum_retain_days,
+        purge_deletion_vectors=purge_deletion_vectors,
+    )
+    try:
+        options.check()
+        with lock.exclusive(settings, "lakehouse maintain"):
+            spark = build_session(settings, "lakehouse-maintain", with_metastore=False)
+            reports = maintenance.run(spark, settings, options, say=console.print)
+    except (maintenance.MaintenanceError, lock.Busy) as exc:
+        fail(f"maintain: {exc}")
+    console.print(maintenance.summary_table(reports))
 
 
 @app.command()

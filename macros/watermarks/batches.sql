@@ -26,6 +26,9 @@
     {%- set history = run_query('describe history ' ~ bronze_relation ~ ' limit 1').rows -%}
     {%- set current = history[0]['version'] | int if history else none -%}
     {%- set read = lakehouse_watermark_of(lakehouse_table_state(this)) if is_incremental() else none -%}
+    {%- if read is none -%}
+        {%- do lakehouse_check_rebuild_from_bronze(bronze_relation) -%}
+    {%- endif -%}
     {%- if read is not none and read.version > current -%}
         {{ lakehouse_raise_recreated(bronze_relation, this.identifier) }}
     {%- endif -%}
@@ -275,4 +278,33 @@
             {%- endif %}
         )
     {%- endcall -%}
+{% endmacro %}
+
+
+{#
+    A staging table rebuilt from bronze (--full-refresh) must not lose the events that raw
+    retention (`./lakehouse maintain`) has since deleted from bronze: refused when the table
+    holds events that arrived before bronze's oldest arrival date, unless the var
+    retention__allow_staging_rebuild says to rebuild from what bronze still holds.
+#}
+{% macro lakehouse_check_rebuild_from_bronze(bronze_relation) %}
+    {%- if var('retention__allow_staging_rebuild', false) or lakehouse_is_unit_test() -%}
+        {% do return(none) %}
+    {%- endif -%}
+    {%- if adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) is none -%}
+        {% do return(none) %}
+    {%- endif -%}
+    {%- set oldest = run_query(
+        'select cast(min(ingest_date) as string), '
+        ~ '(select cast(to_date(min(_ingested_at)) as string) from ' ~ this ~ ') from '
+        ~ bronze_relation).rows[0] -%}
+    {%- if oldest[1] is not none and (oldest[0] is none or oldest[1] < oldest[0]) -%}
+        {% do exceptions.raise_compiler_error(
+            this ~ " holds events that arrived from " ~ oldest[1] ~ ", but bronze keeps only "
+            ~ (("arrivals from " ~ oldest[0]) if oldest[0] is not none else "nothing")
+            ~ " (raw retention, `./lakehouse maintain`): a full refresh of it would lose the "
+            ~ "rest. Rebuild what is downstream of staging instead (`--full-refresh --exclude "
+            ~ "path:models/staging`), or pass --vars '{retention__allow_staging_rebuild: true}' "
+            ~ "to rebuild it from what bronze still holds") %}
+    {%- endif -%}
 {% endmacro %}
