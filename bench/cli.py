@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bench import cluster, collector, incremental, ingest
+from bench import cluster, collector, incremental, ingest, maintenance
 from bench.context import PLANS, Context, progress_display
 from bench.results import Results
 from bench.steps import BenchError
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "incremental": incremental.run,
     "cluster": cluster.run,
     "collector": collector.run,
+    "maintenance": maintenance.run,
 }
 COMMITTED = REPO_ROOT / "bench" / "results"
 
@@ -78,7 +79,7 @@ def bench(
     if not keep:
         for child in work_dir.iterdir():
             if child.name != "logs":
-                shutil.rmtree(child)
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
     Console().print(md.read_text(), markup=False, highlight=False)
     missed = [t.name for t in results.targets if not t.met]
     console.print(

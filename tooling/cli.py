@@ -457,6 +457,45 @@ def maintain(
     console.print(maintenance.summary_table(reports))
 
 
+@app.command(context_settings=PASSTHROUGH)
+def run(
+    ctx: typer.Context,
+    every: str = typer.Option(..., help="how often dbt builds: 30s, 10m, 1h"),
+    runs: int = typer.Option(None, min=1, help="stop after this many runs (default: never)"),
+    feeder: bool = typer.Option(True, help="keep the feeder running (--no-feeder: dbt only)"),
+) -> None:
+    """Keep the feeder running and `dbt build` every interval; Ctrl-C stops cleanly.
+
+    Arguments after the options go to the feeder (default: --processing-time '30 seconds'),
+    e.g. ./lakehouse run --every 10m -- --source files --input-path inbox/{topic}
+    """
+    from tooling import cluster
+    from tooling.schedule import DEFAULT_FEEDER_ARGS, ScheduleError, Scheduler, parse_interval
+
+    settings = load()
+    try:
+        every_s = parse_interval(every)
+    except ScheduleError as exc:
+        fail(f"run: {exc}", 2)
+    feeder_args = (list(ctx.args) or DEFAULT_FEEDER_ARGS) if feeder else None
+    if feeder_args is not None and "--available-now" in feeder_args:
+        fail(
+            "run: the scheduled feeder keeps running: give --processing-time, not --available-now",
+            2,
+        )
+    env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
+    console.print(f"schedule: dbt build every {every_s:g} s; Ctrl-C stops")
+
+    def say(line: str) -> None:  # one line per event, never wrapped (logs are grepped)
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+    records = Scheduler(
+        settings, every_s, feeder_args=feeder_args, runs=runs, env=env, say=say
+    ).run()
+    if records and records[-1].status == "failed":
+        raise typer.Exit(1)
+
+
 @app.command()
 def chaos(
     feeder_kills: int = typer.Option(20, min=0, help="kill -9 the feeder this many times"),

@@ -223,7 +223,10 @@ def _where(columns: list[str], partitions: set[tuple[str, ...]]) -> str:
     ordered = sorted(columns)
     terms = []
     for values in sorted(partitions):
-        parts = [f"`{c}` = '{v.replace(chr(39), chr(39) * 2)}'" for c, v in zip(ordered, values)]
+        parts = [
+            f"`{c}` = '{v.replace(chr(39), chr(39) * 2)}'"
+            for c, v in zip(ordered, values, strict=True)
+        ]
         terms.append("(" + " and ".join(parts) + ")")
     return " or ".join(terms)
 
@@ -271,9 +274,7 @@ def maintain_table(
         drop, kept = retention_plan(path, columns[0], cutoff, staged)
         report.partitions_kept_unread = kept
         if drop:
-            spark.sql(
-                f"delete from delta.`{path}` where `{columns[0]}` in ({_sql_list(drop)})"
-            )
+            spark.sql(f"delete from delta.`{path}` where `{columns[0]}` in ({_sql_list(drop)})")
             report.partitions_dropped = drop
 
     version = latest_version(path)
@@ -320,7 +321,7 @@ def run(
     reports = []
     tables = list(delta_tables(settings))
     if not tables:
-        raise MaintenanceError(f"no Delta tables under {settings.lakehouse_dir}: nothing to maintain")
+        raise MaintenanceError(f"no Delta tables under {settings.lakehouse_dir}: nothing to do")
     try:
         for i, (name, path, topic) in enumerate(tables, 1):
             say(f"maintain: [{i}/{len(tables)}] {name}")

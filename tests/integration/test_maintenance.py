@@ -62,7 +62,7 @@ def _count(spark, table: str) -> int:
     return int(spark.table(table).count())
 
 
-def _report(reports, name: str) -> maintain.TableReport:
+def _report(reports, name: str):
     return next(r for r in reports if r.table == name)
 
 
@@ -117,4 +117,3 @@ def test_retention_waits_for_staging_and_optimize_compacts(spark, settings, empt
         quiet=True,
     )
     assert _count(spark, STAGING) == 3 * 60
-

@@ -1,0 +1,124 @@
+"""`./lakehouse run --every`: the feeder kept running, dbt built on a schedule under the
+lakehouse's lock, a tick skipped while another holds it, Ctrl-C stopping everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streaming import producer
+from tooling import lock
+from tooling.settings import REPO_ROOT, Settings
+
+pytestmark = pytest.mark.integration
+
+EVENTS = 120
+
+
+def _wait_for(proc, lines: list[str], needle: str, timeout_s: float):
+    """Read the scheduler's output until a line holds ``needle``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        lines.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"no {needle!r} within {timeout_s} s:\n{''.join(lines)}")
+
+
+def _stop(proc) -> None:
+    """SIGTERM first, so the scheduler stops its feeder and dbt (a SIGKILL would orphan them)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
+    lake = Settings(settings.lakehouse_dir / "schedule-lake", settings.jars_dir, "127.0.0.1:9")
+    inbox = lake.lakehouse_dir / "inbox"
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    events = producer.build_events("web", EVENTS, 23, start, timedelta(hours=2), 0.0, 0.0)
+    path = inbox / "web_events" / "part-0.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+
+    env = {**os.environ, "LAKEHOUSE_DIR": str(lake.lakehouse_dir)}
+    env.pop("DBT_TARGET", None)
+    feeder = [
+        "--source",
+        "files",
+        "--topics",
+        "web_events",
+        "--input-path",
+        str(inbox / "{topic}"),
+        "--format",
+        "json",
+        "--processing-time",
+        "5 seconds",
+    ]
+    lines: list[str] = []
+    with lock.exclusive(lake, "the test"):  # the first tick finds the lock taken
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tooling.cli", "run", "--every", "20s", "--", *feeder],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            started = _wait_for(proc, lines, "feeder started (pid", 60)
+            skipped = _wait_for(proc, lines, "run 1 ", 120)
+        except BaseException:
+            _stop(proc)
+            raise
+    try:
+        assert "skipped" in skipped and "the test" in skipped, skipped
+        second = _wait_for(proc, lines, "run 2 ", 600)
+        assert "dbt build ok" in second, "".join(lines)
+        # web events are fresh; the topics that never had an event are named as stale
+        freshness = second.partition("bronze freshness ")[2]
+        assert freshness.startswith("error: ") and "web_events" not in freshness, second
+        assert "ide_events error" in freshness, second
+        # run 3 begins at once (run 2 took longer than 20 s): Ctrl-C while it runs
+        time.sleep(8)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=120)
+        assert proc.stdout is not None
+        lines.extend(proc.stdout.readlines())
+    finally:
+        _stop(proc)
+    output = "".join(lines)
+    assert code == 0, output
+    assert "stopping" in output and "schedule: stopped after" in output, output
+
+    records = [
+        json.loads(line)
+        for line in (lake.lakehouse_dir / "runs" / "schedule.jsonl").read_text().splitlines()
+    ]
+    assert [r["status"] for r in records[:2]] == ["skipped", "ok"]
+    assert records[-1]["status"] in ("interrupted", "ok")
+    staged = spark.read.format("delta").load(
+        str(lake.warehouse_dir / "silver.db" / "stg_bronze__web_events")
+    )
+    assert staged.count() == EVENTS, "the running feeder landed the files, dbt staged them"
+
+    feeder_pid = int(started.split("pid ")[1].split(";")[0])
+    with pytest.raises(ProcessLookupError):
+        os.killpg(feeder_pid, 0)  # the feeder's whole process group is gone
+    with lock.exclusive(lake, "the test, after"):  # released
+        pass

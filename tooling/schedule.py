@@ -1,0 +1,274 @@
+"""``./lakehouse run --every 10m``: the feeder kept running, ``dbt build`` on a schedule.
+
+- The feeder runs as a child (``--processing-time``, its own process group) and is started
+  again if it dies.
+- Every interval (the first at once) ``dbt source freshness`` and then ``dbt build`` run under
+  the lakehouse's lock (tooling/lock.py): never two dbt runs at once, nor a run beside
+  ``./lakehouse maintain``. A tick that finds the lock taken is skipped and says by whom.
+- A failed build is retried at the next tick: runs are incremental and idempotent, so a
+  retry redoes exactly what is missing.
+- One line per run on the terminal and in ``LAKEHOUSE_DIR/runs/schedule.jsonl``.
+- Ctrl-C (or SIGTERM) stops cleanly: the running dbt is interrupted (a half-finished run is
+  redone by the next one), the feeder is stopped, the lock is released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from streaming.spark import FEEDER, submit_command, submit_env
+from tooling import lock
+from tooling.dbt_runner import dbt_env
+from tooling.settings import REPO_ROOT, Settings
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_FEEDER_ARGS = ["--processing-time", "30 seconds"]
+STOP_GRACE_S = 30
+
+
+class ScheduleError(Exception):
+    """A schedule that cannot run, phrased as what to change."""
+
+
+def parse_interval(text: str) -> float:
+    """``90`` or ``90s``, ``10m``, ``1h``, ``1d`` -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not match:
+        raise ScheduleError(f"--every {text!r}: write it as 30s, 10m, 1h or 1d")
+    seconds = float(match.group(1)) * UNITS[match.group(2) or "s"]
+    if seconds < 1:
+        raise ScheduleError(f"--every {text!r}: at least one second")
+    return seconds
+
+
+@dataclass
+class RunRecord:
+    run: int
+    started_at: str
+    status: str  # ok | failed | skipped
+    seconds: float
+    freshness: str  # pass, or the worst status and the sources not fresh; not run
+    detail: str = ""
+
+    def line(self) -> str:
+        text = (
+            f"run {self.run} at {self.started_at[11:19]}: dbt build {self.status}"
+            f" in {self.seconds:.0f} s; bronze freshness {self.freshness}"
+        )
+        return text + (f" ({self.detail})" if self.detail else "")
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        every_s: float,
+        *,
+        feeder_args: list[str] | None = None,
+        runs: int | None = None,
+        dbt_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.settings = settings
+        self.every_s = every_s
+        self.feeder_args = feeder_args
+        self.runs = runs
+        self.dbt_args = dbt_args or []
+        self.env = {**submit_env(settings), **dbt_env(settings), **(env or {})}
+        self.say = say
+        self.stopping = threading.Event()
+        self.feeder: subprocess.Popen[bytes] | None = None
+        self.feeder_starts = 0
+        self.child: subprocess.Popen[bytes] | None = None
+        self._stop_asked = 0.0
+        self.folder = settings.lakehouse_dir / "runs"
+        self.records: list[RunRecord] = []
+
+    # --- processes -------------------------------------------------------------------------
+
+    def _log(self, name: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / name
+
+    def _start_feeder(self) -> None:
+        if self.feeder_args is None:
+            return
+        self.feeder_starts += 1
+        with self._log("feeder.log").open("ab") as log:
+            self.feeder = subprocess.Popen(
+                submit_command(self.settings, FEEDER, self.feeder_args),
+                env=submit_env(self.settings),
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        verb = "started" if self.feeder_starts == 1 else "restarted"
+        self.say(f"schedule: feeder {verb} (pid {self.feeder.pid}; log {self._log('feeder.log')})")
+
+    def _watch_feeder(self) -> None:
+        if (
+            self.feeder is not None
+            and self.feeder.poll() is not None
+            and not self.stopping.is_set()
+        ):
+            self.say(
+                f"schedule: the feeder exited with {self.feeder.returncode}; starting it again"
+            )
+            self._start_feeder()
+
+    def _dbt(self, args: list[str], log_name: str) -> int:
+        dbt = str(Path(sys.executable).with_name("dbt"))
+        with self._log(log_name).open("ab") as log:
+            self.child = subprocess.Popen(
+                [dbt, *args],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            # waited for here only: a signal handler must not wait on the same child
+            while True:
+                try:
+                    return self.child.wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    if self._stop_asked and time.monotonic() - self._stop_asked > STOP_GRACE_S:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(self.child.pid, signal.SIGKILL)
+        finally:
+            self.child = None
+
+    @staticmethod
+    def _stop(process: subprocess.Popen[bytes] | None) -> None:
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+
+    # --- one tick --------------------------------------------------------------------------
+
+    def tick(self, n: int) -> RunRecord:
+        started = datetime.now(UTC)
+        began = time.monotonic()
+        try:
+            with lock.exclusive(self.settings, f"lakehouse run, run {n}"):
+                code = self._dbt(["build", *self.dbt_args], "dbt.log")
+                if self.stopping.is_set():
+                    raise InterruptedError
+                # after the build: its on-run-start has registered every bronze table
+                self._dbt(["source", "freshness"], "dbt.log")
+                freshness = self._freshness()
+        except lock.Busy as exc:
+            return RunRecord(
+                n, started.isoformat(timespec="seconds"), "skipped", 0.0, "not run", str(exc)
+            )
+        except InterruptedError:
+            code = -1
+            freshness = "not run"
+        seconds = round(time.monotonic() - began, 1)
+        if self.stopping.is_set():
+            return RunRecord(
+                n,
+                started.isoformat(timespec="seconds"),
+                "interrupted",
+                seconds,
+                freshness,
+                "stopped by the user; the next run redoes it",
+            )
+        status = "ok" if code == 0 else "failed"
+        detail = (
+            ""
+            if code == 0
+            else f"exit {code}, retried at the next tick; log {self._log('dbt.log')}"
+        )
+        return RunRecord(
+            n, started.isoformat(timespec="seconds"), status, seconds, freshness, detail
+        )
+
+    def _freshness(self) -> str:
+        """The worst freshness status of the bronze sources, naming the ones not fresh."""
+        results = Path(self.env["DBT_TARGET_PATH"]) / "sources.json"
+        try:
+            rows = json.loads(results.read_text())["results"]
+        except (OSError, ValueError, KeyError):
+            return "unknown (no sources.json)"
+        stale = {
+            r["unique_id"].rpartition(".")[2]: r["status"]
+            for r in rows
+            if r.get("status") != "pass"
+        }
+        if not stale:
+            return "pass"
+        worst = "error" if any(v != "warn" for v in stale.values()) else "warn"
+        return f"{worst}: " + ", ".join(f"{k} {v}" for k, v in sorted(stale.items()))
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        """Asks dbt to stop (SIGTERM to its process group) and returns at once: the loop
+        waits for it, and escalates to SIGKILL after STOP_GRACE_S."""
+        if not self.stopping.is_set():
+            self.say(f"schedule: {signal.Signals(signum).name}: stopping (dbt and the feeder)")
+            self._stop_asked = time.monotonic()
+        self.stopping.set()
+        child = self.child
+        if child is not None and child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+
+    def run(self) -> list[RunRecord]:
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        self._start_feeder()
+        n = 0
+        try:
+            while not self.stopping.is_set():
+                n += 1
+                began = time.monotonic()
+                self._watch_feeder()
+                record = self.tick(n)
+                self.records.append(record)
+                self.say(record.line())
+                with self._log("schedule.jsonl").open("a") as log:
+                    log.write(json.dumps(asdict(record)) + "\n")
+                if self.runs is not None and n >= self.runs:
+                    break
+                # the next tick comes `every` after this one began (at once if it overran)
+                while not self.stopping.wait(
+                    min(1.0, max(0.0, began + self.every_s - time.monotonic()))
+                ):
+                    self._watch_feeder()
+                    if time.monotonic() >= began + self.every_s:
+                        break
+        finally:
+            self.stopping.set()
+            self._stop(self.child)
+            self._stop(self.feeder)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        done = sum(r.status == "ok" for r in self.records)
+        self.say(f"schedule: stopped after {len(self.records)} runs ({done} ok)")
+        return self.records
