@@ -78,6 +78,7 @@ final as (
         affected_days.day as session_date,
         coalesce(daily.sessions, 0) as sessions,
         coalesce(daily.events, 0) as events,
+        coalesce(daily.runaway_sessions, 0) as runaway_sessions,
         daily.avg_events_per_session,
         daily.avg_session_duration_seconds,
         daily.median_session_duration_seconds,

@@ -87,9 +87,16 @@ session_days as (
         product_code,
         session_date,
         count(*) as sessions,
+        count_if(is_runaway) as runaway_sessions,
         count(distinct user_id) as active_users,
-        cast(avg(duration_seconds) as decimal(18, 3)) as avg_session_duration_seconds,
-        cast(sum(user_action_count) / count(*) as decimal(18, 4)) as user_actions_per_session
+        cast(
+            avg(case when {{ lakehouse_counts_in_averages() }} then duration_seconds end)
+            as decimal(18, 3)
+        ) as avg_session_duration_seconds,
+        cast(
+            sum(case when {{ lakehouse_counts_in_averages() }} then user_action_count end)
+            / nullif(count_if({{ lakehouse_counts_in_averages() }}), 0) as decimal(18, 4)
+        ) as user_actions_per_session
     from sessions
     group by product_code, session_date
 
@@ -141,6 +148,7 @@ final as (
         days.product_code,
         days.session_date,
         coalesce(session_days.sessions, 0) as sessions,
+        coalesce(session_days.runaway_sessions, 0) as runaway_sessions,
         coalesce(session_days.active_users, 0) as active_users,
         session_days.avg_session_duration_seconds,
         session_days.user_actions_per_session,

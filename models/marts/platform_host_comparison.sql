@@ -27,6 +27,8 @@ hosts as (
         coalesce(host_platforms.platform, 'Other') as platform,
         host_metrics.sessions,
         host_metrics.events,
+        host_metrics.averaged_sessions,
+        host_metrics.averaged_events,
         host_metrics.avg_events_per_session
     from host_metrics
     left join host_platforms
@@ -40,7 +42,10 @@ platforms as (
         platform,
         sum(sessions) as platform_sessions,
         sum(events) as platform_events,
-        cast(sum(events) / sum(sessions) as decimal(18, 4)) as platform_avg_events_per_session
+        -- runaway sessions left out, as in each host's average
+        cast(
+            sum(averaged_events) / nullif(sum(averaged_sessions), 0) as decimal(18, 4)
+        ) as platform_avg_events_per_session
     from hosts
     group by platform
 

@@ -27,6 +27,7 @@
 {%- set columns = [
     'session_id', 'user_id', 'product_code', 'session_start_ts', 'session_end_ts',
     'last_action_ts', 'duration_seconds', 'user_action_count', 'event_count', 'session_date',
+    'is_runaway',
 ] %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -64,7 +65,7 @@ session_events as (
 ),
 {%- endif %}
 
-sessions as (
+aggregated as (
 
     select
         session_id,
@@ -84,6 +85,15 @@ sessions as (
         to_date(min(session_start_ts)) as session_date
     from session_events
     group by session_id, user_id, product_code
+
+),
+
+sessions as (
+
+    select
+        *,
+        {{ lakehouse_is_runaway('event_count', 'duration_seconds') }} as is_runaway
+    from aggregated
 
 ),
 

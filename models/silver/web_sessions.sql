@@ -27,7 +27,7 @@
 {%- set columns = [
     'session_id', 'host', 'ip', 'user_id', 'is_logged_in', 'session_start_at', 'session_end_at',
     'session_date', 'event_count', 'duration_seconds', 'country', 'state', 'city', 'os',
-    'browser', 'device', 'landing_url', 'exit_url', 'referrer',
+    'browser', 'device', 'landing_url', 'exit_url', 'referrer', 'is_runaway',
 ] %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -113,7 +113,8 @@ sessions as (
         device,
         landing_url,
         exit_url,
-        referrer
+        referrer,
+        {{ lakehouse_is_runaway('event_count', 'duration_seconds') }} as is_runaway
     from aggregated
 
 ),

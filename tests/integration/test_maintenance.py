@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from streaming import producer
-from streaming.spark import run_feeder
+from tests.integration.inbox import land
 from tooling import maintain
 from tooling.dbt_runner import DbtError, run_in_process
 
@@ -24,11 +24,7 @@ def _land_today(settings, inbox, n: int, seed: int) -> None:
     """n web events through the feeder's files source: one micro-batch, today's partition."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
     events = producer.build_events("web", n, seed, start, timedelta(hours=5), 0.0, 0.0)
-    path = inbox / "web_events" / f"part-{seed}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    args = ["--source", "files", "--topics", "web_events", "--input-path", str(inbox / "{topic}")]
-    assert run_feeder(settings, [*args, "--format", "json", "--available-now"]) == 0
+    land(settings, inbox, {"web_events": events}, f"part-{seed}")
 
 
 def _append_old_day(spark, settings, day: date, seed: int, n: int = 40) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from streaming import producer
+from tests.integration.inbox import write_json_lines
 from tooling import lock
 from tooling.settings import REPO_ROOT, Settings
 
@@ -52,9 +53,7 @@ def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
     inbox = lake.lakehouse_dir / "inbox"
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     events = producer.build_events("web", EVENTS, 23, start, timedelta(hours=2), 0.0, 0.0)
-    path = inbox / "web_events" / "part-0.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    write_json_lines(inbox, "web_events", "part-0", events)
 
     env = {**os.environ, "LAKEHOUSE_DIR": str(lake.lakehouse_dir)}
     env.pop("DBT_TARGET", None)

@@ -1,0 +1,188 @@
+{#
+    on-run-end: one row per model of this run in silver.run_audit (created when missing).
+
+    Every model: its status and duration (dbt's results). Staging models: the events staged
+    since the last audited bronze version (watermark before and after), how late they
+    arrived, and how many were quarantined, by reason. Session models, when their chain ran
+    this run: the sessions created, extended, merged, split and deleted, from the this-run
+    table of re-sessionized events (each event's session before and after), and the runaway
+    sessions among them. Written in one INSERT: one commit per run.
+#}
+{% macro lakehouse_write_run_audit(results) %}
+    {%- if not execute or flags.WHICH not in ('run', 'build') -%}
+        {% do return('') %}
+    {%- endif -%}
+    {%- set audit = api.Relation.create(schema='silver', identifier='run_audit', type='table') -%}
+    {%- if adapter.get_relation(database=none, schema='silver', identifier='run_audit') is none -%}
+        {% do run_query('create schema if not exists silver') %}
+        {% do run_query(lakehouse_run_audit_ddl(audit)) %}
+        {% do adapter.cache_added(audit) %}
+    {%- endif -%}
+    {#- each staging model's last audited watermark, in one query -#}
+    {%- set audited = {} -%}
+    {%- for row in run_query('select model, max(watermark_after) from ' ~ audit ~ ' group by model').rows -%}
+        {%- do audited.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {%- set rows = [] -%}
+    {%- for result in results if result.node.resource_type == 'model' -%}
+        {%- do rows.append('select * from (\n' ~ lakehouse_audit_row(audited, result) ~ '\n)') -%}
+    {%- endfor -%}
+    {%- if rows -%}
+        {% do run_query('insert into ' ~ audit ~ '\n' ~ rows | join('\nunion all\n')) %}
+    {%- endif -%}
+    {% do return('') %}
+{% endmacro %}
+
+
+{% macro lakehouse_run_audit_ddl(audit) %}
+    create table if not exists {{ audit }} (
+        invocation_id string,
+        run_started_at timestamp,
+        run_date date,
+        model string,
+        status string,
+        duration_seconds double,
+        watermark_before bigint,
+        watermark_after bigint,
+        events_staged bigint,
+        late_minutes bigint,
+        late_hours bigint,
+        late_days bigint,
+        quarantined bigint,
+        quarantined_by_reason map<string, bigint>,
+        sessions_created bigint,
+        sessions_extended bigint,
+        sessions_merged bigint,
+        sessions_split bigint,
+        sessions_deleted bigint,
+        runaway_sessions bigint
+    )
+    using delta
+    partitioned by (run_date)
+{% endmacro %}
+
+
+{# The audit row of one model's result: a select of one row. #}
+{% macro lakehouse_audit_row(audited, result) %}
+    {%- set name = result.node.name -%}
+    {%- set base -%}
+        '{{ invocation_id }}' as invocation_id,
+        timestamp'{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as run_started_at,
+        date'{{ run_started_at.strftime("%Y-%m-%d") }}' as run_date,
+        '{{ name }}' as model,
+        '{{ result.status }}' as status,
+        cast({{ result.execution_time | round(3) }} as double) as duration_seconds
+    {%- endset -%}
+    {%- if name.startswith('stg_bronze__') and result.status == 'success' -%}
+        {{ return(lakehouse_audit_staging(audited.get(result.node.name), base, result.node)) }}
+    {%- elif name in ('web_sessions', 'ide_sessions') and result.status == 'success' -%}
+        {{ return(lakehouse_audit_sessions(base, result.node)) }}
+    {%- endif -%}
+    {%- set empty -%}
+    select {{ base }}, {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+        cast(null as map<string, bigint>) as quarantined_by_reason,
+        {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
+    {%- endset -%}
+    {{ return(empty) }}
+{% endmacro %}
+
+
+{% macro lakehouse_audit_nulls(columns) -%}
+    {%- for c in columns -%}cast(null as bigint) as {{ c }}{{ ', ' if not loop.last }}{%- endfor -%}
+{%- endmacro %}
+
+
+{#
+    A staging model: what it staged since the last audited version. Lateness is landing
+    time minus event time: minutes (5 min, a session gap, to 1 h), hours (to 1 day), days.
+#}
+{% macro lakehouse_audit_staging(before, base, node) %}
+    {%- set relation = api.Relation.create(schema=node.schema, identifier=node.alias, type='table') -%}
+    {%- set mark = lakehouse_watermark_of(lakehouse_table_state(relation)) -%}
+    {%- set after = mark.version if mark is not none else none -%}
+    {#- game events carry the collector's receipt time, the others their own event time -#}
+    {%- set event_time = 'received_at' if node.name.endswith('game_events') else 'event_at' -%}
+    {%- set lateness = "(unix_seconds(_ingested_at) - unix_seconds(" ~ event_time ~ "))" -%}
+    {%- set sql -%}
+    with staged as (
+        select * from {{ relation }}
+        {#- nothing new since the last audit: no scan at all #}
+        where {{ 'false' if after is none or after == before else 'true' }}
+        and _bronze_version <= {{ after if after is not none else -1 }}
+        {%- if before is not none %} and _bronze_version > {{ before }}{% endif %}
+    ),
+    reasons as (
+        select map_from_entries(collect_list(struct(quarantine_reason, n))) as by_reason
+        from (
+            select quarantine_reason, count(*) as n from staged
+            where is_quarantined group by quarantine_reason
+        )
+    )
+    select
+        {{ base }},
+        cast({{ before if before is not none else 'null' }} as bigint) as watermark_before,
+        cast({{ after if after is not none else 'null' }} as bigint) as watermark_after,
+        count(*) as events_staged,
+        count_if({{ lateness }} >= 300 and {{ lateness }} < 3600) as late_minutes,
+        count_if({{ lateness }} >= 3600 and {{ lateness }} < 86400) as late_hours,
+        count_if({{ lateness }} >= 86400) as late_days,
+        count_if(is_quarantined) as quarantined,
+        (select by_reason from reasons) as quarantined_by_reason,
+        {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
+    from staged
+    {%- endset -%}
+    {{ return(sql) }}
+{% endmacro %}
+
+
+{#
+    A sessions model: how this run's batch changed sessions, from the this-run table of
+    re-sessionized events (every event of the run's windows, with its session before,
+    `previous_session_id`, null for a new event, and after). Counted only when that table
+    was written in this run (an empty batch leaves the last run's in place).
+#}
+{% macro lakehouse_audit_sessions(base, node) %}
+    {%- set kind = node.name.split('_')[0] -%}
+    {%- set events = api.Relation.create(schema=node.schema, identifier='int_' ~ kind ~ '_events_resessionized', type='table') -%}
+    {%- set sessions = api.Relation.create(schema=node.schema, identifier=node.alias, type='table') -%}
+    {%- set written = run_query('describe history ' ~ events ~ ' limit 1').rows -%}
+    {%- set this_run = written and written[0]['timestamp'].strftime('%Y-%m-%d %H:%M:%S') >= run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- set sql -%}
+    with events as (
+        select session_id, previous_session_id, is_stored from {{ events }}
+        where {{ 'true' if this_run else 'false' }}
+    ),
+    after as (
+        select
+            session_id,
+            count(distinct previous_session_id) as sessions_before,
+            count_if(not is_stored) as new_events
+        from events
+        group by session_id
+    ),
+    before as (
+        select previous_session_id, count(distinct session_id) as sessions_after
+        from events
+        where previous_session_id is not null
+        group by previous_session_id
+    )
+    select
+        {{ base }},
+        {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+        cast(null as map<string, bigint>) as quarantined_by_reason,
+        (select count_if(sessions_before = 0) from after) as sessions_created,
+        (select count_if(sessions_before = 1 and new_events > 0) from after) as sessions_extended,
+        (select count_if(sessions_before > 1) from after) as sessions_merged,
+        (select count_if(sessions_after > 1) from before) as sessions_split,
+        (
+            select count(*) from before
+            left anti join after on before.previous_session_id = after.session_id
+        ) as sessions_deleted,
+        (
+            select count(*) from {{ sessions }} as s
+            left semi join after on s.session_id = after.session_id
+            where s.is_runaway
+        ) as runaway_sessions
+    {%- endset -%}
+    {{ return(sql) }}
+{% endmacro %}

@@ -1,0 +1,149 @@
+"""Runaway sessions (a bot, a stuck IDE) are flagged in silver, counted in gold, and left out
+of gold's averages unless var marts__include_runaway_sessions says otherwise; the run audit
+counts what each run staged and how it changed sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streaming import producer
+from streaming.events import format_ts
+from tests.integration.inbox import land
+from tooling.dbt_runner import run_in_process
+
+pytestmark = pytest.mark.integration
+
+BOT_IP, BOT_EVENTS = "203.0.113.9", 1_100  # over sessions__runaway_max_events (1,000)
+PAIR_IP = "198.51.100.7"  # two sessions 8 minutes apart, merged by a late event between them
+
+
+def _bot(template: dict, start: datetime) -> list[dict]:
+    """One visitor's page view every 20 s for about six hours: one session of 1,100 events."""
+    return [
+        {
+            **template,
+            "event_uuid": str(uuid.UUID(int=i + 1)),
+            "ip": BOT_IP,
+            "user_id": None,
+            "url": f"/courses/page-{i % 50}",
+            "event_time": format_ts(start + timedelta(seconds=20 * i)),
+        }
+        for i in range(BOT_EVENTS)
+    ]
+
+
+def _stuck_ide(start: datetime) -> list[dict]:
+    """One user's action every 4 minutes for 13 hours: a session longer than 12 hours."""
+    return [
+        {
+            "user_id": "stuck-ide",
+            "event_id": "a",
+            "product_code": "GO",
+            "timestamp": format_ts(start + timedelta(minutes=4 * i)),
+        }
+        for i in range(13 * 15 + 1)
+    ]
+
+
+def _visit(template: dict, ip: str, at: datetime, n: int) -> dict:
+    return {
+        **template,
+        "event_uuid": str(uuid.UUID(int=10_000 + n)),
+        "ip": ip,
+        "user_id": None,
+        "event_time": format_ts(at),
+    }
+
+
+def _audit(spark, model: str):
+    row = spark.sql(
+        f"select * from silver.run_audit where model = '{model}' "
+        "order by run_started_at desc limit 1"
+    ).first()
+    return row.asDict()
+
+
+def _host_day(spark, host: str, day):
+    row = spark.sql(
+        f"select * from gold.host_daily_metrics where host = '{host}' and session_date = '{day}'"
+    ).first()
+    return row.asDict()
+
+
+def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
+    spark, settings, empty_lakehouse
+):
+    start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) - timedelta(days=1)
+    web = producer.build_events("web", 400, 31, start, timedelta(hours=8), 0.0, 0.0)
+    bot = _bot(web[0], start)
+    host, day = bot[0]["host"], start.date()
+    assert all(e["host"] != host or e["ip"] not in (BOT_IP, PAIR_IP) for e in web)
+    pair = [_visit(web[0], PAIR_IP, start + timedelta(minutes=m), m) for m in (0, 8)]
+    ide = producer.build_events("ide", 200, 31, start, timedelta(hours=8), 0.0, 0.0)
+    inbox = settings.lakehouse_dir / "runaway-inbox"
+    land(
+        settings,
+        inbox,
+        {"web_events": web + bot + pair, "ide_events": ide + _stuck_ide(start)},
+        "part-0",
+    )
+    run_in_process(settings, ["build"], quiet=True)
+    first = _audit(spark, "stg_bronze__web_events")
+    assert first["events_staged"] == len(web) + BOT_EVENTS + 2
+    assert first["watermark_before"] is None and first["watermark_after"] is not None
+
+    # late data: the bot goes on, the pair's gap is bridged, a new visitor comes
+    bot_end = start + timedelta(seconds=20 * (BOT_EVENTS - 1))
+    late = [
+        _visit(web[0], BOT_IP, bot_end + timedelta(minutes=1), 1),
+        _visit(web[0], PAIR_IP, start + timedelta(minutes=4), 2),
+        _visit(web[0], "192.0.2.44", start + timedelta(hours=3), 3),
+    ]
+    land(settings, inbox, {"web_events": late}, "part-1")
+    run_in_process(settings, ["build"], quiet=True)
+    staged = _audit(spark, "stg_bronze__web_events")
+    assert staged["events_staged"] == 3 and staged["quarantined"] == 0
+    assert staged["watermark_before"] == first["watermark_after"]
+    assert staged["watermark_after"] > staged["watermark_before"]
+    assert staged["late_minutes"] == 0 and staged["late_hours"] + staged["late_days"] == 3
+    changes = _audit(spark, "web_sessions")
+    assert changes["status"] == "success" and changes["duration_seconds"] > 0
+    assert (changes["sessions_created"], changes["sessions_extended"]) == (1, 1), changes
+    assert changes["sessions_merged"] == 1 and changes["sessions_deleted"] >= 1, changes
+    assert changes["runaway_sessions"] == 1, changes
+
+    runaway = spark.sql(
+        "select ip, event_count from silver.web_sessions where is_runaway"
+    ).collect()
+    assert [(r.ip, r.event_count) for r in runaway] == [(BOT_IP, BOT_EVENTS + 1)]
+    stuck = spark.sql("select user_id from silver.ide_sessions where is_runaway").collect()
+    assert [r.user_id for r in stuck] == ["stuck-ide"]
+
+    sessions = spark.sql(
+        f"select event_count, is_runaway from silver.web_sessions "
+        f"where host = '{host}' and session_date = '{day}'"
+    ).collect()
+    normal = [s.event_count for s in sessions if not s.is_runaway]
+    metrics = _host_day(spark, host, day)
+    assert metrics["sessions"] == len(sessions) and metrics["runaway_sessions"] == 1
+    assert metrics["events"] == sum(s.event_count for s in sessions), "totals count the bot"
+    assert float(metrics["avg_events_per_session"]) == pytest.approx(
+        sum(normal) / len(normal), abs=1e-4
+    ), "the average leaves the bot out"
+    ide_day = spark.sql(
+        "select runaway_sessions from gold.ide_product_daily_metrics "
+        f"where product_code = 'GO' and session_date = '{day}'"
+    ).first()
+    assert ide_day.runaway_sessions == 1
+
+    include = ["--vars", "{marts__include_runaway_sessions: true}"]
+    run_in_process(
+        settings, ["run", "--full-refresh", "--select", "path:models/marts", *include], quiet=True
+    )
+    metrics = _host_day(spark, host, day)
+    assert float(metrics["avg_events_per_session"]) == pytest.approx(
+        (sum(normal) + BOT_EVENTS + 1) / len(sessions), abs=1e-4
+    ), "with the var, the bot counts in the average"
