@@ -1,5 +1,7 @@
 {#
-    on-run-end: one row per model of this run in silver.run_audit (created when missing).
+    on-run-end: one row per model of this run in silver.run_audit (created when missing),
+    unless nothing had anything to do: no model failed, no staging watermark moved and no
+    sessions chain ran (such a run commits nothing anywhere, and the audit keeps that).
 
     Every model: its status and duration (dbt's results). Staging models: the events staged
     since the last audited bronze version (watermark before and after), how late they
@@ -24,10 +26,14 @@
         {%- do audited.update({row[0]: row[1]}) -%}
     {%- endfor -%}
     {%- set rows = [] -%}
+    {%- set changed = [] -%}
     {%- for result in results if result.node.resource_type == 'model' -%}
-        {%- do rows.append('select * from (\n' ~ lakehouse_audit_row(audited, result) ~ '\n)') -%}
+        {%- set row = lakehouse_audit_row(audited, result) -%}
+        {%- do rows.append('select * from (\n' ~ row.sql ~ '\n)') -%}
+        {%- if row.changed -%}{%- do changed.append(result.node.name) -%}{%- endif -%}
     {%- endfor -%}
-    {%- if rows -%}
+    {#- a run in which nothing had anything to do wrote nothing anywhere: nor does the audit -#}
+    {%- if changed -%}
         {% do run_query('insert into ' ~ audit ~ '\n' ~ rows | join('\nunion all\n')) %}
     {%- endif -%}
     {% do return('') %}
@@ -62,7 +68,7 @@
 {% endmacro %}
 
 
-{# The audit row of one model's result: a select of one row. #}
+{# The audit row of one model's result: {sql: a select of one row, changed: whether it did anything}. #}
 {% macro lakehouse_audit_row(audited, result) %}
     {%- set name = result.node.name -%}
     {%- set base -%}
@@ -83,7 +89,7 @@
         cast(null as map<string, bigint>) as quarantined_by_reason,
         {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
     {%- endset -%}
-    {{ return(empty) }}
+    {{ return({'sql': empty, 'changed': result.status != 'success'}) }}
 {% endmacro %}
 
 
@@ -131,7 +137,7 @@
         {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
     from staged
     {%- endset -%}
-    {{ return(sql) }}
+    {{ return({'sql': sql, 'changed': after is not none and after != before}) }}
 {% endmacro %}
 
 
@@ -184,5 +190,5 @@
             where s.is_runaway
         ) as runaway_sessions
     {%- endset -%}
-    {{ return(sql) }}
+    {{ return({'sql': sql, 'changed': this_run}) }}
 {% endmacro %}
