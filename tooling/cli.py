@@ -338,21 +338,20 @@ def dbt(ctx: typer.Context) -> None:
 def report(
     output: Path = typer.Option(None, help="HTML file (default LAKEHOUSE_DIR/report/index.html)"),
 ) -> None:
-    """Render the HTML report with charts from the gold tables."""
+    """Render the HTML report with charts from the gold tables (read without a JVM)."""
     from tooling import cluster
     from tooling.report import write_report
-    from tooling.tables import SparkTables, ThriftTables
+    from tooling.tables import DeltaLakeTables, ThriftTables
 
     settings = load()
     target = output or settings.lakehouse_dir / "report" / "index.html"
     if cluster.status(settings)["thrift"] is not None:
         # the Thrift server holds the metastore: read through it
         c = cluster.layout(settings)
-        tables: SparkTables | ThriftTables = ThriftTables(c.host, c.thrift_port)
+        tables: DeltaLakeTables | ThriftTables = ThriftTables(c.host, c.thrift_port)
     else:
-        from streaming.spark import build_session
-
-        tables = SparkTables(build_session(settings, "lakehouse-report", with_metastore=True))
+        # the Delta files themselves, without a JVM: seconds, not a Spark start
+        tables = DeltaLakeTables(settings.warehouse_dir, settings.bronze_dir)
     console.print(f"report: written to {write_report(tables, target)}")
 
 

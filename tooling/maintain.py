@@ -137,12 +137,6 @@ def table_properties(table: Path, through: int) -> dict[str, str]:
     return dict(DeltaTable(str(table)).metadata().configuration)
 
 
-def table_id(table: Path) -> str:
-    from deltalake import DeltaTable
-
-    return str(DeltaTable(str(table)).metadata().id)
-
-
 # --- retention -------------------------------------------------------------------------------
 
 

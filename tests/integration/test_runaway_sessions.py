@@ -4,6 +4,7 @@ counts what each run staged and how it changed sessions."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,8 @@ from streaming import producer
 from streaming.events import format_ts
 from tests.integration.inbox import land
 from tooling.dbt_runner import run_in_process
+from tooling.report import build_charts
+from tooling.tables import DeltaLakeTables
 
 pytestmark = pytest.mark.integration
 
@@ -114,6 +117,21 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
     assert (changes["sessions_created"], changes["sessions_extended"]) == (1, 1), changes
     assert changes["sessions_merged"] == 1 and changes["sessions_deleted"] >= 1, changes
     assert changes["runaway_sessions"] == 1, changes
+
+    # the report's reader (deltalake, no JVM) applies the deletion vectors this run's MERGE
+    # left in the sessions table: its counts equal Spark's
+    log = settings.warehouse_dir / "silver.db" / "web_sessions" / "_delta_log"
+    actions = [json.loads(line) for f in sorted(log.glob("*.json")) for line in f.open()]
+    assert any(a.get("add", {}).get("deletionVector") for a in actions), "no deletion vector"
+    reader = DeltaLakeTables(settings.warehouse_dir, settings.bronze_dir)
+    for table in (
+        "silver.web_sessions",
+        "gold.host_daily_metrics",
+        "gold.platform_host_comparison",
+    ):
+        assert reader.rows(f"select count(*) from {table}") == [(spark.table(table).count(),)]
+    charts = {c.key: c for c in build_charts(reader)}
+    assert charts["host-daily"].figure is not None and charts["tech-creator"].figure is not None
 
     runaway = spark.sql(
         "select ip, event_count from silver.web_sessions where is_runaway"
