@@ -1,9 +1,12 @@
-"""A self-contained HTML report with charts, from the gold (and silver session) tables.
+"""A self-contained HTML report: what the pipeline is and holds, its health, findings in
+words, then charts, from the gold (and silver session) tables.
 
     ./lakehouse report [--output PATH]      (default LAKEHOUSE_DIR/report/index.html)
 
-One file, plotly.js inlined once, no network needed to open it. Each chart lives in a
-``<section id="chart-...">``; a chart whose table is empty says so instead of drawing nothing.
+One file, plotly.js inlined once, no network needed to open it. The text sections come from
+tooling/findings.py (``<section id="pipeline">``, ``"health"``, ``"findings"``); each chart
+lives in a ``<section id="chart-...">``; a chart whose table is empty says so instead of
+drawing nothing.
 """
 
 from __future__ import annotations
@@ -236,8 +239,37 @@ def build_charts(tables: Tables) -> list[Chart]:
     return [build(tables) for build in CHART_BUILDERS]
 
 
-def render_html(charts: list[Chart], title: str = "Clickstream lakehouse report") -> str:
-    parts = []
+def _text_sections(tables: Tables) -> str:
+    from tooling import findings
+
+    rows = "".join(
+        f"<tr><td>{html.escape(x.layer)}</td><td><code>{html.escape(x.table)}</code></td>"
+        f"<td class='num'>{'-' if x.rows is None else f'{x.rows:,}'}</td>"
+        f"<td>{html.escape(x.holds)}</td></tr>"
+        for x in findings.layers(tables)
+    )
+    checks = "".join(
+        f"<tr><td>{html.escape(c.name)}</td><td class='{c.status}'>{c.status}</td>"
+        f"<td>{html.escape(c.detail)}</td></tr>"
+        for c in findings.health(tables)
+    )
+    found = "".join(f"<li>{html.escape(f)}</li>" for f in findings.findings(tables))
+    return (
+        f"<section id='pipeline'><h2>The pipeline</h2><p>{html.escape(findings.FLOW)}</p>"
+        "<table><tr><th>layer</th><th>table</th><th>rows</th><th>holds</th></tr>"
+        f"{rows}</table></section>"
+        "<section id='health'><h2>Pipeline health</h2>"
+        f"<table><tr><th>check</th><th>status</th><th>detail</th></tr>{checks}</table></section>"
+        "<section id='findings'><h2>Findings</h2>"
+        f"<ul>{found or '<li>No data yet: run the pipeline (./lakehouse demo).</li>'}</ul>"
+        "</section>"
+    )
+
+
+def render_html(
+    charts: list[Chart], title: str = "Clickstream lakehouse report", intro: str = ""
+) -> str:
+    parts = [intro] if intro else []
     js_inlined = False
     for chart in charts:
         if chart.figure is None:
@@ -260,8 +292,10 @@ def render_html(charts: list[Chart], title: str = "Clickstream lakehouse report"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
         "padding:0 1em;color:#222}h1{margin-bottom:0}.caption,.meta{color:#666}"
-        "section{margin:2.5em 0}.empty{color:#a00}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p class='meta'>Generated {generated}.</p>"
+        "section{margin:2.5em 0}.empty{color:#a00}table{border-collapse:collapse}"
+        "td,th{padding:.2em .8em;text-align:left;border-bottom:1px solid #ddd}"
+        ".num{text-align:right}.ok{color:#070}.warn{color:#a60}.error{color:#a00}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1><p class='meta'>Generated {generated}.</p>"
         + "".join(parts)
         + "</body></html>"
     )
@@ -269,5 +303,6 @@ def render_html(charts: list[Chart], title: str = "Clickstream lakehouse report"
 
 def write_report(tables: Tables, output: Path) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_html(build_charts(tables)), encoding="utf-8")
+    page = render_html(build_charts(tables), intro=_text_sections(tables))
+    output.write_text(page, encoding="utf-8")
     return output

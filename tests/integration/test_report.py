@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from tooling.demo import run_demo
+from tooling.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,21 @@ def test_demo_renders_every_chart(spark, settings, kafka, empty_lakehouse):
         assert section, f"chart {key} missing"
         assert f'id="plot-{key}"' in section.group(1), f"chart {key} has no plot"
         assert "No data yet" not in section.group(1)
+    # the text a reader acts on: the layers with their counts, health, findings in words
+    for name in ("pipeline", "health", "findings"):
+        assert f"<section id='{name}'>" in html, f"section {name} missing"
+    match = re.search(r"<section id='findings'>(.*?)</section>", html, re.S)
+    assert match
+    found = match.group(1)
+    assert found.count("<li>") >= 3, found
+    assert "Tech Creator sites hold" in found and "Players spend most on" in found, found
+    assert "freshness of web_events</td><td class='ok'>" in html
     assert html.count("<script") >= len(CHARTS)
+
+    # the same analysis as a notebook, executed headless and rendered
+    notebook = _run_notebook(settings)
+    assert "Pipeline health" in notebook and "freshness of web_events" in notebook
+    assert "Tech Creator sites hold" in notebook
     assert "Plotly" in html, "plotly.js is inlined"
     assert not re.search(r"<script[^>]+src=", html), "nothing is fetched when the file opens"
     catalog = settings.lakehouse_dir / "dbt" / "target" / "catalog.json"
@@ -65,3 +80,22 @@ def test_demo_renders_every_chart(spark, settings, kafka, empty_lakehouse):
     ]
     assert undescribed == []
     assert "__overview__" in str(manifest["docs"])
+
+
+def _run_notebook(settings) -> str:
+    """notebooks/report.ipynb executed by a kernel of this venv (it reads LAKEHOUSE_DIR from
+    the environment), then rendered to HTML beside the report; returns the HTML."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(REPO_ROOT / "notebooks" / "report.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO_ROOT)}}
+    )
+    client.execute()  # raises on any cell's error
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    (settings.lakehouse_dir / "report" / "notebook.html").write_text(body, encoding="utf-8")
+    return str(body)
