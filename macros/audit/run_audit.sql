@@ -152,7 +152,8 @@
     {%- set events = api.Relation.create(schema=node.schema, identifier='int_' ~ kind ~ '_events_resessionized', type='table') -%}
     {%- set sessions = api.Relation.create(schema=node.schema, identifier=node.alias, type='table') -%}
     {%- set written = run_query('describe history ' ~ events ~ ' limit 1').rows -%}
-    {%- set this_run = written and written[0]['timestamp'].strftime('%Y-%m-%d %H:%M:%S') >= run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+    {#- a datetime through the session, a string through the Thrift server: compared as text -#}
+    {%- set this_run = (written | length > 0) and (written[0]['timestamp'] | string)[:19] >= run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
     {%- set sql -%}
     with events as (
         select session_id, previous_session_id, is_stored from {{ events }}
