@@ -4,7 +4,8 @@
       an empty batch on an existing table issues no statement and commits nothing;
     - after the write, the table records the batch's high mark as its watermark
       (lakehouse_record_watermark), the one read when the model compiled. A run killed
-      between the two is redone from the old mark; the writes are idempotent.
+      between the two is redone from the old mark; the writes are idempotent. A table
+      created (first build, full refresh) gets its watermark and id in the creating commit.
     - no post-hook: the temporary view is dropped here (a view left behind in a long-lived
       Spark session would re-resolve a stale batch in a later run).
 #}
@@ -26,11 +27,14 @@
             {% do adapter.drop_relation(existing_relation) %}
         {%- endif -%}
         {%- call statement('main') -%}
+            {%- if batch is not none and batch.high is not none -%}
+            {#- the watermark and the table's id in the commit that creates it: a run killed
+                during a first build leaves no table without them -#}
+            {{ lakehouse_replace_table(target_relation, existing_relation, compiled_code, lakehouse_created_properties(batch)) }}
+            {%- else -%}
             {{ create_table_as(False, target_relation, compiled_code) }}
+            {%- endif -%}
         {%- endcall -%}
-        {%- if batch is not none -%}
-            {% do lakehouse_record_watermark(target_relation, batch, created=true) %}
-        {%- endif -%}
     {%- elif batch is not none and batch.empty -%}
         {% do log(this.identifier ~ ": no new batch, nothing to do", info=false) %}
         {%- call noop_statement('main', 'SKIP (nothing new)') -%}{%- endcall -%}

@@ -256,12 +256,27 @@
 
 
 {#
-    Records a batch's high mark as the table's watermark, after the write that took it in;
-    with created, also the table's Delta id (a new table, or one a full refresh replaced).
+    The table properties of an incremental table created with its first batch: the model's
+    own (config tblproperties), its watermark, and a table id unique to this creation (this
+    run's invocation id and the table), which readers compare to know a recreated table.
+#}
+{% macro lakehouse_created_properties(batch) %}
+    {%- set properties = dict(config.get('tblproperties') or {}) -%}
+    {%- do properties.update({
+        'lakehouse.watermark': tojson({'upstream': batch.upstream, 'upstream_id': batch.upstream_id, 'version': batch.high}),
+        'lakehouse.table_id': invocation_id ~ ':' ~ this,
+    }) -%}
+    {% do return(properties) %}
+{% endmacro %}
+
+
+{#
+    Records a batch's high mark as the table's watermark, after the write that took it in
+    (a table created with its batch has it from its creating commit: lakehouse_created_properties).
     The test var testing__fail_before_watermark (a model name) makes the run die right here:
     what a kill between the MERGE and this commit leaves behind.
 #}
-{% macro lakehouse_record_watermark(relation, batch, created=false) %}
+{% macro lakehouse_record_watermark(relation, batch) %}
     {%- if var('testing__fail_before_watermark', none) == this.identifier -%}
         {% do exceptions.raise_compiler_error("testing__fail_before_watermark: " ~ this.identifier ~ " stops before its watermark") %}
     {%- endif -%}
@@ -270,13 +285,7 @@
     {%- endif -%}
     {%- set mark = {'upstream': batch.upstream, 'upstream_id': batch.upstream_id, 'version': batch.high} -%}
     {%- call statement('record_watermark') -%}
-        alter table {{ relation }} set tblproperties (
-            'lakehouse.watermark' = '{{ tojson(mark) }}'
-            {%- if created %},
-            -- the table's own Delta id, so that its readers know it without replaying its log
-            'lakehouse.table_id' = '{{ lakehouse_table_id(relation) }}'
-            {%- endif %}
-        )
+        alter table {{ relation }} set tblproperties ('lakehouse.watermark' = '{{ tojson(mark) }}')
     {%- endcall -%}
 {% endmacro %}
 

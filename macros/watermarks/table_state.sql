@@ -41,9 +41,9 @@
 
 {#
     How far a staging model has read bronze, as a mark its consumers can compare with:
-    {upstream: the staging model, upstream_id: its Delta id, version: the bronze version it
-    has read through}. Staging rows carry that version as `_bronze_version`. The Delta id is
-    the one the table recorded when it was created (lakehouse.table_id, reset by any
+    {upstream: the staging model, upstream_id: its table id, version: the bronze version it
+    has read through}. Staging rows carry that version as `_bronze_version`. The table id is
+    the one recorded in the commit that created it (lakehouse.table_id, new with any
     recreation), so no log replay is needed to know it. None before staging exists.
 #}
 {% macro lakehouse_staged_mark(staging) %}
