@@ -16,7 +16,6 @@ a ``--full-refresh`` over the same data (row count and content hash of each tabl
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from streaming import kafka_local, producer
 from streaming.events import Event
 from streaming.spark import FEEDER, submit_command, submit_env
+from tooling import processes
 from tooling.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -115,9 +115,8 @@ def _start_feeder(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _kill(proc: subprocess.Popen[Any]) -> None:
-    with contextlib.suppress(ProcessLookupError):  # already gone
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
+    """kill -9 the process and its whole group (a JVM and its Python children)."""
+    processes.stop_group(proc, grace_s=0, sig=signal.SIGKILL)
 
 
 def run_feeder_chaos(

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -63,6 +64,46 @@ def is_zombie(pid: int) -> bool:
 
 def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and not is_zombie(pid)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group ``pgid``. A zombie holds no resources
+    and is its parent's to reap (init's, once orphaned), so it does not count."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def stop_group(
+    proc: subprocess.Popen[Any], grace_s: float = 30.0, sig: int = signal.SIGTERM
+) -> None:
+    """Stop ``proc`` and every process of its group (it was started with
+    ``start_new_session=True``): ``sig`` to the group, SIGKILL to whatever is left after
+    ``grace_s``. Returns once the leader is reaped and no member of the group runs (a JVM's
+    Python child, orphaned when the JVM exits first, is waited for too)."""
+    pgid = proc.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None and not group_members(pgid):
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def spawn(cmd: list[str], log: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:

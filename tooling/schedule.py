@@ -30,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 
 from streaming.spark import FEEDER, submit_command, submit_env
-from tooling import lock
+from tooling import lock, processes
 from tooling.dbt_runner import dbt_env
 from tooling.settings import REPO_ROOT, Settings
 
@@ -156,16 +156,8 @@ class Scheduler:
 
     @staticmethod
     def _stop(process: subprocess.Popen[bytes] | None) -> None:
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass
+        if process is not None:
+            processes.stop_group(process, STOP_GRACE_S)
 
     # --- one tick --------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import pytest
 
 from streaming import producer
 from tests.integration.inbox import write_json_lines
-from tooling import lock
+from tooling import lock, processes
 from tooling.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.integration
@@ -117,7 +117,29 @@ def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
     assert staged.count() == EVENTS, "the running feeder landed the files, dbt staged them"
 
     feeder_pid = int(started.split("pid ")[1].split(";")[0])
-    with pytest.raises(ProcessLookupError):
-        os.killpg(feeder_pid, 0)  # the feeder's whole process group is gone
+    # the feeder's whole process group is gone (the JVM and its Python driver)
+    assert processes.group_members(feeder_pid) == []
     with lock.exclusive(lake, "the test, after"):  # released
+        pass
+
+
+def test_a_failed_build_is_retried_at_the_next_tick(settings, tmp_path):
+    """dbt fails at once (no profile where it looks): the next tick runs it again, each
+    failure is one line naming the log, and the lock is free after."""
+    from tooling.schedule import Scheduler
+
+    lake = Settings(settings.lakehouse_dir / "failing-lake", settings.jars_dir, "127.0.0.1:9")
+    lines: list[str] = []
+    began = time.monotonic()
+    records = Scheduler(
+        lake, 3.0, runs=2, env={"DBT_PROFILES_DIR": str(tmp_path)}, say=lines.append
+    ).run()
+    assert [r.status for r in records] == ["failed", "failed"], lines
+    assert all("retried at the next tick" in r.detail for r in records), lines
+    assert time.monotonic() - began >= 3.0, "the second run waited for its tick"
+    assert "dbt build failed" in lines[0] and lines[-1].startswith("schedule: stopped after 2")
+    log = (lake.lakehouse_dir / "runs" / "dbt.log").read_text()
+    # both runs said why, for the build and for the freshness check after it
+    assert log.count("Could not find profile named 'lakehouse'") == 4, log[-2000:]
+    with lock.exclusive(lake, "the test, after"):
         pass
