@@ -3,8 +3,11 @@ one real Kafka broker, all for the whole test session."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +17,77 @@ from streaming import kafka_local
 from tooling.processes import free_port_pair
 from tooling.settings import REPO_ROOT, Settings
 
+PR_SET_CHILD_SUBREAPER = 36
+LEAKS: list[str] = []
+
 
 def pytest_configure(config) -> None:
     # --basetemp lives under .lakehouse/, which a fresh clone does not have yet
     basetemp = config.option.basetemp
     if basetemp:
         Path(basetemp).parent.mkdir(parents=True, exist_ok=True)
+    # a process orphaned by a test (its parent exited first) becomes this process's child
+    # instead of init's, so the leak check below still sees it
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _descendants() -> dict[int, tuple[int, str]]:
+    """This process's running (not zombie) descendants: pid -> (parent pid, command line)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if fields[0] != "Z":
+                    parents[int(entry.name)] = int(fields[1])
+    found, frontier = {}, {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier and pid not in found}
+        for pid in frontier:
+            with contextlib.suppress(OSError):
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                found[pid] = (parents[pid], cmd.decode(errors="replace").strip()[:160])
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_processes(request) -> Iterator[None]:
+    """Every process a test starts must be gone when it ends (fixtures' broker and Spark
+    aside): a leftover feeder or JVM would slow, or skew, every test after it. Leaks are
+    listed at the end of the run."""
+    before = set(_descendants())
+    yield
+    deadline = time.monotonic() + 10  # a JVM may take a moment to exit after its signal
+    while True:
+        running = _descendants()
+        left = {p: c for p, c in running.items() if p not in before}
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    # the session fixtures (the broker, the SparkSession and the Python workers under it)
+    # and Python's own resource tracker (dbt in-process) are no leak
+    roots = {p for p, (_, c) in running.items() if "kafka.Kafka" in c or "pyspark-shell" in c}
+
+    def benign(pid: int) -> bool:
+        if "multiprocessing.resource_tracker" in running[pid][1]:
+            return True
+        while pid in running:
+            if pid in roots:
+                return True
+            pid = running[pid][0]
+        return False
+
+    LEAKS.extend(
+        f"{request.node.nodeid}: pid {p} {c}" for p, (_, c) in left.items() if not benign(p)
+    )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if LEAKS:
+        terminalreporter.write_sep("=", f"processes left running by tests: {len(LEAKS)}")
+        for line in LEAKS:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
