@@ -14,6 +14,7 @@ Each command parses its options and calls the module that does the work:
   erase       remove one person's events from bronze to gold (tooling/erase.py)
   maintain    bronze retention, OPTIMIZE and VACUUM of every table (tooling/maintain.py)
   run         the feeder kept running and `dbt build` every N minutes (tooling/schedule.py)
+  airflow     the Airflow DAG (orchestration/airflow/) in an Airflow of its own (tooling/airflow.py)
   chaos       kill -9 the feeder and dbt, restart the broker; count lost and duplicated events
               (tooling/chaos.py)
   test        linters (.pre-commit-config.yaml), then pytest (tests/)
@@ -52,6 +53,11 @@ cluster_app = typer.Typer(
     help="A Spark standalone cluster on this machine: master, worker, Thrift server for dbt.",
 )
 app.add_typer(cluster_app, name="cluster")
+airflow_app = typer.Typer(
+    no_args_is_help=True,
+    help="The Airflow DAG (orchestration/airflow/): Airflow in .venv-airflow, made on first use.",
+)
+app.add_typer(airflow_app, name="airflow")
 
 console = Console(stderr=True)
 PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -485,14 +491,58 @@ def run(
     env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
     console.print(f"schedule: dbt build every {every_s:g} s; Ctrl-C stops")
 
-    def say(line: str) -> None:  # one line per event, never wrapped (logs are grepped)
-        console.print(line, soft_wrap=True, markup=False, highlight=False)
-
     records = Scheduler(
-        settings, every_s, feeder_args=feeder_args, runs=runs, env=env, say=say
+        settings, every_s, feeder_args=feeder_args, runs=runs, env=env, say=_say
     ).run()
     if records and records[-1].status == "failed":
         raise typer.Exit(1)
+
+
+@airflow_app.command("test", context_settings=PASSTHROUGH)
+def airflow_test(
+    ctx: typer.Context,
+    select: list[str] = typer.Option(
+        None, help="dbt selection to render (repeatable; default: the whole project)"
+    ),
+) -> None:
+    """One run of the DAG with dag.test(): the feeder task, then every model's task.
+
+    Arguments after the options go to the feeder (after --available-now), e.g.
+    ./lakehouse airflow test --select +ide_sessions -- --source files --input-path inbox/{topic}
+    """
+    from tooling.airflow import AirflowError, test_dag
+
+    try:
+        result = test_dag(load(), select=select or [], feeder_args=list(ctx.args), say=_say)
+    except AirflowError as exc:
+        fail(f"airflow: {exc}")
+    if "import_errors" in result:
+        fail(f"airflow: the DAG does not import: {result['import_errors']}")
+    states = result["task_states"]
+    assert isinstance(states, dict)
+    table = Table("task", "state")
+    for task, state in states.items():
+        table.add_row(task, state)
+    console.print(table)
+    console.print(f"airflow: {result['dag_id']} {result['state']} in {result['seconds']} s")
+    if result["state"] != "success":
+        raise typer.Exit(1)
+
+
+@airflow_app.command("cli", context_settings=PASSTHROUGH)
+def airflow_cli(ctx: typer.Context) -> None:
+    """Any Airflow command in the lakehouse's Airflow: `./lakehouse airflow cli standalone`
+    serves the UI and a scheduler; `./lakehouse airflow cli dags list`, ..."""
+    from tooling.airflow import AirflowError, cli
+
+    try:
+        raise typer.Exit(cli(load(), list(ctx.args), _say))
+    except AirflowError as exc:
+        fail(f"airflow: {exc}")
+
+
+def _say(line: str) -> None:  # one line per event, never wrapped (logs are grepped)
+    console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command()
