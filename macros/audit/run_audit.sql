@@ -19,6 +19,8 @@
         {% do run_query('create schema if not exists silver') %}
         {% do run_query(lakehouse_run_audit_ddl(audit)) %}
         {% do adapter.cache_added(audit) %}
+    {%- else -%}
+        {{ lakehouse_run_audit_migrate(audit) }}
     {%- endif -%}
     {#- each staging model's last audited watermark, in one query -#}
     {%- set audited = {} -%}
@@ -40,6 +42,16 @@
 {% endmacro %}
 
 
+{# An audit table from before its bronze counts gains them (null for the runs before). #}
+{% macro lakehouse_run_audit_migrate(audit) %}
+    {%- set names = adapter.get_columns_in_relation(audit) | map(attribute='name') | list -%}
+    {%- if 'bronze_rows_read' not in names -%}
+        {% do run_query('alter table ' ~ audit ~ ' add columns (bronze_rows_read bigint after watermark_after, '
+            ~ 'bronze_malformed bigint after bronze_rows_read, duplicates_dropped bigint after bronze_malformed)') %}
+    {%- endif -%}
+{% endmacro %}
+
+
 {% macro lakehouse_run_audit_ddl(audit) %}
     create table if not exists {{ audit }} (
         invocation_id string,
@@ -50,6 +62,9 @@
         duration_seconds double,
         watermark_before bigint,
         watermark_after bigint,
+        bronze_rows_read bigint,
+        bronze_malformed bigint,
+        duplicates_dropped bigint,
         events_staged bigint,
         late_minutes bigint,
         late_hours bigint,
@@ -85,7 +100,7 @@
         {{ return(lakehouse_audit_sessions(base, result.node)) }}
     {%- endif -%}
     {%- set empty -%}
-    select {{ base }}, {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+    select {{ base }}, {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'bronze_rows_read', 'bronze_malformed', 'duplicates_dropped', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
         cast(null as map<string, bigint>) as quarantined_by_reason,
         {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
     {%- endset -%}
@@ -101,6 +116,10 @@
 {#
     A staging model: what it staged since the last audited version. Lateness is landing
     time minus event time: minutes (5 min, a session gap, to 1 h), hours (to 1 day), days.
+    The bronze rows of the same versions (read from its change data feed, or the table as
+    of the version on a first build), the malformed among them (kept in bronze, shown by
+    events_quarantine, never staged), and the duplicates staging dropped (rows read less
+    malformed less staged).
 #}
 {% macro lakehouse_audit_staging(before, base, node) %}
     {%- set relation = api.Relation.create(schema=node.schema, identifier=node.alias, type='table') -%}
@@ -109,8 +128,44 @@
     {#- game events carry the collector's receipt time, the others their own event time -#}
     {%- set event_time = 'received_at' if node.name.endswith('game_events') else 'event_at' -%}
     {%- set lateness = "(unix_seconds(_ingested_at) - unix_seconds(" ~ event_time ~ "))" -%}
+    {%- set moved = after is not none and after != before -%}
+    {#- the bronze table it reads: its one source -#}
+    {%- set source = namespace(relation=none) -%}
+    {%- for id in node.depends_on.nodes if id.startswith('source.') -%}
+        {%- set source.relation = api.Relation.create(
+            schema=graph.sources[id].schema, identifier=graph.sources[id].identifier, type='table') -%}
+    {%- endfor -%}
+    {%- set bronze = source.relation -%}
+    {%- set change_feed = false -%}
+    {%- if moved and bronze is not none and before is not none -%}
+        {%- set state = lakehouse_table_state(bronze) -%}
+        {%- set change_feed = state is not none
+            and state.properties.get('delta.enableChangeDataFeed', 'false') | lower == 'true' -%}
+    {%- endif -%}
     {%- set sql -%}
-    with staged as (
+    with bronze_rows as (
+        {%- if not moved or bronze is none %}
+        select false as is_malformed where false
+        {%- elif before is none %}
+        select is_malformed from {{ bronze }} version as of {{ after }}
+        {%- elif change_feed %}
+        select is_malformed from table_changes('{{ bronze }}', {{ before + 1 }}, {{ after }})
+        where _change_type = 'insert'
+        {%- else %}
+        {#- no change feed: the count is unknown rather than a scan of all of bronze #}
+        select cast(null as boolean) as is_malformed
+        {%- endif %}
+    ),
+    bronze_counts as (
+        select
+            {%- if moved and bronze is not none and (before is none or change_feed) %}
+            count(*) as rows_read, count_if(is_malformed) as malformed
+            {%- else %}
+            cast(null as bigint) as rows_read, cast(null as bigint) as malformed
+            {%- endif %}
+        from bronze_rows
+    ),
+    staged as (
         select * from {{ relation }}
         {#- nothing new since the last audit: no scan at all #}
         where {{ 'false' if after is none or after == before else 'true' }}
@@ -128,6 +183,9 @@
         {{ base }},
         cast({{ before if before is not none else 'null' }} as bigint) as watermark_before,
         cast({{ after if after is not none else 'null' }} as bigint) as watermark_after,
+        (select rows_read from bronze_counts) as bronze_rows_read,
+        (select malformed from bronze_counts) as bronze_malformed,
+        (select rows_read - malformed from bronze_counts) - count(*) as duplicates_dropped,
         count(*) as events_staged,
         count_if({{ lateness }} >= 300 and {{ lateness }} < 3600) as late_minutes,
         count_if({{ lateness }} >= 3600 and {{ lateness }} < 86400) as late_hours,
@@ -137,7 +195,7 @@
         {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
     from staged
     {%- endset -%}
-    {{ return({'sql': sql, 'changed': after is not none and after != before}) }}
+    {{ return({'sql': sql, 'changed': moved}) }}
 {% endmacro %}
 
 
@@ -145,16 +203,37 @@
     A sessions model: how this run's batch changed sessions, from the this-run table of
     re-sessionized events (every event of the run's windows, with its session before,
     `previous_session_id`, null for a new event, and after). Counted only when that table
-    was written in this run (an empty batch leaves the last run's in place).
+    was written in this run (an empty batch leaves the last run's in place). A run that
+    built the sessions table whole (its first build, a full refresh) created every session.
 #}
 {% macro lakehouse_audit_sessions(base, node) %}
     {%- set kind = node.name.split('_')[0] -%}
     {%- set events = api.Relation.create(schema=node.schema, identifier='int_' ~ kind ~ '_events_resessionized', type='table') -%}
     {%- set sessions = api.Relation.create(schema=node.schema, identifier=node.alias, type='table') -%}
-    {%- set written = run_query('describe history ' ~ events ~ ' limit 1').rows -%}
     {#- a datetime through the session, a string through the Thrift server: compared as text -#}
-    {%- set this_run = (written | length > 0) and (written[0]['timestamp'] | string)[:19] >= run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- set started = run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- set written = run_query('describe history ' ~ events ~ ' limit 1').rows -%}
+    {%- set this_run = (written | length > 0) and (written[0]['timestamp'] | string)[:19] >= started -%}
+    {%- set rebuilt = namespace(yes=false) -%}
+    {%- for commit in run_query('describe history ' ~ sessions ~ ' limit 3').rows
+        if (commit['timestamp'] | string)[:19] >= started
+        and ('CREATE' in commit['operation'] or 'REPLACE' in commit['operation']) -%}
+        {%- set rebuilt.yes = true -%}
+    {%- endfor -%}
     {%- set sql -%}
+    {%- if rebuilt.yes %}
+    select
+        {{ base }},
+        {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'bronze_rows_read', 'bronze_malformed', 'duplicates_dropped', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+        cast(null as map<string, bigint>) as quarantined_by_reason,
+        count(*) as sessions_created,
+        0L as sessions_extended,
+        0L as sessions_merged,
+        0L as sessions_split,
+        0L as sessions_deleted,
+        count_if(is_runaway) as runaway_sessions
+    from {{ sessions }}
+    {%- else %}
     with events as (
         select session_id, previous_session_id, is_stored from {{ events }}
         where {{ 'true' if this_run else 'false' }}
@@ -175,7 +254,7 @@
     )
     select
         {{ base }},
-        {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+        {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'bronze_rows_read', 'bronze_malformed', 'duplicates_dropped', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
         cast(null as map<string, bigint>) as quarantined_by_reason,
         (select count_if(sessions_before = 0) from after) as sessions_created,
         (select count_if(sessions_before = 1 and new_events > 0) from after) as sessions_extended,
@@ -190,6 +269,7 @@
             left semi join after on s.session_id = after.session_id
             where s.is_runaway
         ) as runaway_sessions
+    {%- endif %}
     {%- endset -%}
-    {{ return({'sql': sql, 'changed': this_run}) }}
+    {{ return({'sql': sql, 'changed': this_run or rebuilt.yes}) }}
 {% endmacro %}

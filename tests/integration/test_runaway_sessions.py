@@ -97,6 +97,10 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
     first = _audit(spark, "stg_bronze__web_events")
     assert first["events_staged"] == len(web) + BOT_EVENTS + 2
     assert first["watermark_before"] is None and first["watermark_after"] is not None
+    assert (first["bronze_rows_read"], first["bronze_malformed"]) == (first["events_staged"], 0)
+    built = _audit(spark, "web_sessions")  # the first build created every session
+    assert built["sessions_created"] == spark.table("silver.web_sessions").count(), built
+    assert built["sessions_merged"] == 0 and built["runaway_sessions"] == 1, built
 
     # late data: the bot goes on, the pair's gap is bridged, a new visitor comes
     bot_end = start + timedelta(seconds=20 * (BOT_EVENTS - 1))
@@ -105,10 +109,14 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
         _visit(web[0], PAIR_IP, start + timedelta(minutes=4), 2),
         _visit(web[0], "192.0.2.44", start + timedelta(hours=3), 3),
     ]
+    # delivered with one of them again and a line that is not JSON
+    (inbox / "web_events" / "part-1-retry.json").write_text(json.dumps(late[2]) + "\n{not json\n")
     land(settings, inbox, {"web_events": late}, "part-1")
     run_in_process(settings, ["build"], quiet=True)
     staged = _audit(spark, "stg_bronze__web_events")
     assert staged["events_staged"] == 3 and staged["quarantined"] == 0
+    assert (staged["bronze_rows_read"], staged["bronze_malformed"]) == (5, 1), staged
+    assert staged["duplicates_dropped"] == 1, staged
     assert staged["watermark_before"] == first["watermark_after"]
     assert staged["watermark_after"] > staged["watermark_before"]
     assert staged["late_minutes"] == 0 and staged["late_hours"] + staged["late_days"] == 3
