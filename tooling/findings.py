@@ -26,6 +26,7 @@ class Layer:
     table: str
     rows: int | None  # None: the table does not exist yet
     holds: str
+    files: int | None = None  # data files of its current version (maintenance compacts them)
 
 
 LAYERS = (
@@ -60,11 +61,40 @@ def _scalar(tables: Tables, sql: str) -> Any:
 
 def layers(tables: Tables) -> list[Layer]:
     return [
-        Layer(layer, table, _scalar(tables, f"select count(*) from {table}"), holds)
+        Layer(
+            layer,
+            table,
+            _scalar(tables, f"select count(*) from {table}"),
+            holds,
+            tables.files(table),
+        )
         if tables.exists(table)
         else Layer(layer, table, None, holds)
         for layer, table, holds in LAYERS
     ]
+
+
+RUN_COLUMNS = (
+    "run started", "model", "status", "seconds", "bronze rows read", "events staged",
+    "late", "quarantined", "sessions created", "extended", "merged",
+)  # fmt: skip
+
+
+def recent_runs(tables: Tables, limit: int = 12) -> list[tuple[Any, ...]]:
+    """The run audit's latest rows for the staging and sessions models (what each run read,
+    staged, found late, quarantined, and did to sessions), newest first."""
+    if not tables.exists("silver.run_audit"):
+        return []
+    # every expression named: DataFusion (the deltalake reader) wants unique names
+    return tables.rows(
+        "select cast(run_started_at as string) as started, model, status, "
+        "cast(round(duration_seconds) as bigint) as seconds, bronze_rows_read, events_staged, "
+        "late_minutes + late_hours + late_days as late, quarantined, "
+        "sessions_created, sessions_extended, sessions_merged "
+        "from silver.run_audit "
+        "where model like 'stg_bronze__%' or model like '%_sessions' "
+        f"order by started desc, model limit {limit}"
+    )
 
 
 @dataclass(frozen=True)

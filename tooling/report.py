@@ -245,8 +245,22 @@ def _text_sections(tables: Tables) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(x.layer)}</td><td><code>{html.escape(x.table)}</code></td>"
         f"<td class='num'>{'-' if x.rows is None else f'{x.rows:,}'}</td>"
+        f"<td class='num'>{'-' if x.files is None else f'{x.files:,}'}</td>"
         f"<td>{html.escape(x.holds)}</td></tr>"
         for x in findings.layers(tables)
+    )
+    runs = "".join(
+        "<tr>"
+        + "".join(f"<td>{'-' if v is None else html.escape(str(v))}</td>" for v in r)
+        + "</tr>"
+        for r in findings.recent_runs(tables)
+    )
+    run_table = (
+        "<h3>Recent runs (silver.run_audit)</h3><table id='runs'><tr>"
+        + "".join(f"<th>{html.escape(c)}</th>" for c in findings.RUN_COLUMNS)
+        + f"</tr>{runs}</table>"
+        if runs
+        else ""
     )
     checks = "".join(
         f"<tr><td>{html.escape(c.name)}</td><td class='{c.status}'>{c.status}</td>"
@@ -256,10 +270,11 @@ def _text_sections(tables: Tables) -> str:
     found = "".join(f"<li>{html.escape(f)}</li>" for f in findings.findings(tables))
     return (
         f"<section id='pipeline'><h2>The pipeline</h2><p>{html.escape(findings.FLOW)}</p>"
-        "<table><tr><th>layer</th><th>table</th><th>rows</th><th>holds</th></tr>"
+        "<table><tr><th>layer</th><th>table</th><th>rows</th><th>files</th><th>holds</th></tr>"
         f"{rows}</table></section>"
         "<section id='health'><h2>Pipeline health</h2>"
-        f"<table><tr><th>check</th><th>status</th><th>detail</th></tr>{checks}</table></section>"
+        f"<table><tr><th>check</th><th>status</th><th>detail</th></tr>{checks}</table>"
+        f"{run_table}</section>"
         "<section id='findings'><h2>Findings</h2>"
         f"<ul>{found or '<li>No data yet: run the pipeline (./lakehouse demo).</li>'}</ul>"
         "</section>"

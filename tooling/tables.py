@@ -21,6 +21,14 @@ class Tables(Protocol):
 
     def frame(self, sql: str) -> pd.DataFrame: ...
 
+    def files(self, table: str) -> int: ...
+
+
+def _detail_files(tables: Tables, table: str) -> int:
+    """The data files of a Delta table's current version (DESCRIBE DETAIL's numFiles)."""
+    frame = tables.frame(f"describe detail {table}")
+    return int(frame["numFiles"].iloc[0])
+
 
 class SparkTables:
     """Tables through a Spark session (the embedded metastore)."""
@@ -36,6 +44,9 @@ class SparkTables:
 
     def frame(self, sql: str) -> pd.DataFrame:
         return self.spark.sql(sql).toPandas()
+
+    def files(self, table: str) -> int:
+        return _detail_files(self, table)
 
 
 class ThriftTables:
@@ -70,6 +81,9 @@ class ThriftTables:
             return pd.DataFrame(cursor.fetchall(), columns=columns)
         finally:
             cursor.close()
+
+    def files(self, table: str) -> int:
+        return _detail_files(self, table)
 
     def close(self) -> None:
         self.conn.close()
@@ -116,3 +130,8 @@ class DeltaLakeTables:
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.frame(sql).itertuples(index=False)]
+
+    def files(self, table: str) -> int:
+        from deltalake import DeltaTable
+
+        return len(DeltaTable(str(self._path(table))).file_uris())

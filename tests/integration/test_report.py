@@ -44,12 +44,17 @@ def test_demo_renders_every_chart(spark, settings, kafka, empty_lakehouse):
     assert found.count("<li>") >= 3, found
     assert "Tech Creator sites hold" in found and "Players spend most on" in found, found
     assert "freshness of web_events</td><td class='ok'>" in html
+    # the demo's build is in the run audit's table; each layer shows its files
+    runs = re.search(r"<table id='runs'>(.*?)</table>", html, re.S)
+    assert runs and "stg_bronze__web_events" in runs.group(1), "no recent runs table"
+    assert "<th>files</th>" in html
     assert html.count("<script") >= len(CHARTS)
 
     # the same analysis as a notebook, executed headless and rendered
     notebook = _run_notebook(settings)
     assert "Pipeline health" in notebook and "freshness of web_events" in notebook
     assert "Tech Creator sites hold" in notebook
+    assert "Recent runs" in notebook and "stg_bronze__web_events" in notebook
     assert "Plotly" in html, "plotly.js is inlined"
     assert not re.search(r"<script[^>]+src=", html), "nothing is fetched when the file opens"
     catalog = settings.lakehouse_dir / "dbt" / "target" / "catalog.json"
