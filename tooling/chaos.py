@@ -267,11 +267,14 @@ def run_dbt_chaos(
     seed: int,
     kill_after_s: tuple[float, float] = (10.0, 45.0),
     say: Callable[[str], None] = print,
+    spark: SparkSession | None = None,
 ) -> DbtOutcome:
     """Kill ``dbt run`` once in each of ``kills`` rounds and run it again: the first round is
     the very first build, each later one a round of new late data. Then compare every table
     with a full refresh. ``settings`` names a lakehouse of its own
-    (its metastore must be free: dbt runs in child processes)."""
+    (its metastore must be free: dbt runs in child processes). With ``spark`` (a running
+    session, whatever its metastore) the tables are fingerprinted in it, by path, instead of
+    in a JVM of their own each time."""
     from bench import steps
 
     rng = random.Random(seed)
@@ -333,10 +336,10 @@ def run_dbt_chaos(
     for n in range(1, kills):
         land(n)
         killed_run(n)
-    incremental = _fingerprint(settings, logs, "after-kills")
+    incremental = _fingerprint(settings, logs, "after-kills", spark)
     say("chaos: full refresh over the same data, to compare")
     steps.dbt(settings, ["run", "--full-refresh"], logs / "dbt-full-refresh.log", "full refresh")
-    full = _fingerprint(settings, logs, "full-refresh")
+    full = _fingerprint(settings, logs, "full-refresh", spark)
     outcome.tables = len(full)
     outcome.differing = sorted(t for t in full if incremental.get(t) != full[t])
     return outcome
@@ -348,9 +351,14 @@ def _dbt_env(settings: Settings) -> dict[str, str]:
     return dbt_env(settings)
 
 
-def _fingerprint(settings: Settings, logs: Path, name: str) -> dict[str, Any]:
+def _fingerprint(
+    settings: Settings, logs: Path, name: str, spark: SparkSession | None
+) -> dict[str, Any]:
     from bench import steps
+    from tooling.fingerprint import fingerprint
 
+    if spark is not None:
+        return fingerprint(spark, settings.warehouse_dir)
     out = logs / f"fingerprint-{name}.json"
     steps.spark_job(
         settings, steps.JOBS / "fingerprint.py", ["--out", str(out)], logs / f"{name}.log", name

@@ -13,13 +13,13 @@ from datetime import timedelta
 import pytest
 from rich.console import Console
 
-from bench.steps import JOBS, spark_job
 from streaming import producer
 from streaming.bronze import TOPICS
 from streaming.spark import run_feeder
 from tooling import cluster
 from tooling.dbt_runner import run_in_process, run_subprocess
 from tooling.demo import default_start, post_game_events
+from tooling.fingerprint import fingerprint
 from tooling.processes import alive
 from tooling.settings import Settings
 from tooling.tables import ThriftTables
@@ -42,14 +42,6 @@ def _files_inbox(root) -> list[str]:
     return ["--source", "files", "--topics", "ide_events", "--input-path", str(root)]
 
 
-def _fingerprint(settings: Settings, name: str) -> dict:
-    out = settings.lakehouse_dir / f"fingerprint-{name}.json"
-    log = settings.lakehouse_dir / f"fingerprint-{name}.log"
-    spark_job(settings, JOBS / "fingerprint.py", ["--out", str(out)], log, f"fingerprint {name}")
-    prints: dict = json.loads(out.read_text())
-    return prints
-
-
 def test_cluster_builds_what_the_local_target_builds(
     spark, settings, kafka, empty_lakehouse, monkeypatch
 ):
@@ -65,7 +57,7 @@ def test_cluster_builds_what_the_local_target_builds(
     assert run_feeder(settings, ["--available-now"]) == 0
     assert run_feeder(settings, [*files, "--available-now"]) == 0
     run_in_process(settings, ["build"], quiet=True)
-    local = _fingerprint(settings, "local")
+    local = fingerprint(spark, settings.warehouse_dir)
 
     # the cluster: a lakehouse of its own (its Thrift server holds that one's metastore)
     lake = Settings(settings.lakehouse_dir / "cluster-lake", settings.jars_dir, kafka)
@@ -104,7 +96,7 @@ def test_cluster_builds_what_the_local_target_builds(
             assert staged > 0, "read through the Thrift server while it holds the metastore"
         finally:
             tables.close()
-        on_cluster = _fingerprint(lake, "cluster")
+        on_cluster = fingerprint(spark, lake.warehouse_dir)  # by path: no metastore needed
     finally:
         cluster.stop(lake)
     assert not any(alive(pid) for pid in pids.values() if pid), "every cluster process stopped"

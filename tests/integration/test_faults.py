@@ -137,14 +137,15 @@ def test_offsets_deleted_before_read_need_allow_data_loss_and_are_recorded(
 DBT_KILLS = int(os.environ.get("LAKEHOUSE_DBT_KILLS", "2"))
 
 
-def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(settings):
+def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(spark, settings):
     """`dbt run` killed with SIGKILL at a random moment, then run again: first the very first
     build (tables half created), then in a round of late data. Every table then equals a full
     refresh. A lakehouse of its own, whose metastore the
-    child dbt processes may take (the test session's Spark holds the other one)."""
+    child dbt processes may take (the test session's Spark holds the other one; it reads the
+    tables by path to fingerprint them)."""
     lake = Settings(settings.lakehouse_dir / "chaos-dbt", settings.jars_dir, "127.0.0.1:9")
     lake.lakehouse_dir.mkdir(parents=True, exist_ok=True)
-    outcome = chaos.run_dbt_chaos(lake, kills=DBT_KILLS, events=300, seed=5)
+    outcome = chaos.run_dbt_chaos(lake, kills=DBT_KILLS, events=300, seed=5, spark=spark)
     print(chaos.describe_dbt(outcome))
     assert outcome.kills == DBT_KILLS
     assert outcome.tables >= 10
