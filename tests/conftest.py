@@ -47,7 +47,7 @@ def _descendants() -> dict[int, tuple[int, str]]:
         for pid in frontier:
             with contextlib.suppress(OSError):
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                found[pid] = (parents[pid], cmd.decode(errors="replace").strip()[:160])
+                found[pid] = (parents[pid], cmd.decode(errors="replace").strip())
     return found
 
 
@@ -60,13 +60,17 @@ def _no_leaked_processes(request) -> Iterator[None]:
     yield
     deadline = time.monotonic() + 10  # a JVM may take a moment to exit after its signal
     while True:
-        running = _descendants()
-        left = {p: c for p, c in running.items() if p not in before}
-        if not left or time.monotonic() > deadline:
+        leaks = _new_and_not_benign(_descendants(), before)
+        if not leaks or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    # the session fixtures (the broker, the SparkSession and the Python workers under it)
-    # and Python's own resource tracker (dbt in-process) are no leak
+    LEAKS.extend(f"{request.node.nodeid}: pid {p} {c[:160]}" for p, c in leaks.items())
+
+
+def _new_and_not_benign(running: dict[int, tuple[int, str]], before: set[int]) -> dict[int, str]:
+    """The processes started since ``before`` that are not the brokers of session or module
+    fixtures, the SparkSession and the Python workers under it, or Python's own resource
+    tracker (dbt in-process)."""
     roots = {p for p, (_, c) in running.items() if "kafka.Kafka" in c or "pyspark-shell" in c}
 
     def benign(pid: int) -> bool:
@@ -78,9 +82,7 @@ def _no_leaked_processes(request) -> Iterator[None]:
             pid = running[pid][0]
         return False
 
-    LEAKS.extend(
-        f"{request.node.nodeid}: pid {p} {c}" for p, (_, c) in left.items() if not benign(p)
-    )
+    return {p: c for p, (_, c) in running.items() if p not in before and not benign(p)}
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
