@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from streaming import kafka_local
-from tooling.processes import free_port_pair
+from tooling.processes import free_port_pair, process_table
 from tooling.settings import REPO_ROOT, Settings
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -34,13 +34,7 @@ def pytest_configure(config) -> None:
 
 def _descendants() -> dict[int, tuple[int, str]]:
     """This process's running (not zombie) descendants: pid -> (parent pid, command line)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-                if fields[0] != "Z":
-                    parents[int(entry.name)] = int(fields[1])
+    parents = {pid: ppid for pid, (state, ppid, _) in process_table().items() if state != "Z"}
     found, frontier = {}, {os.getpid()}
     while frontier:
         frontier = {pid for pid, ppid in parents.items() if ppid in frontier and pid not in found}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -149,7 +148,3 @@ def test_dag(
         raise AirflowError(f"dag.test() ended with {code} before reporting (log {log}): {tail}")
     result: dict[str, object] = json.loads(out.read_text())
     return result
-
-
-def remove_venv() -> None:
-    shutil.rmtree(VENV, ignore_errors=True)

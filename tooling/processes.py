@@ -66,21 +66,27 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and not is_zombie(pid)
 
 
-def group_members(pgid: int) -> list[int]:
-    """The live (not zombie) processes of process group ``pgid``. A zombie holds no resources
-    and is its parent's to reap (init's, once orphaned), so it does not count."""
-    members = []
+def process_table() -> dict[int, tuple[str, int, int]]:
+    """Every process now: pid -> (state, parent pid, process group), from /proc/PID/stat."""
+    table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'
             fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+            table[int(entry.name)] = (fields[0], int(fields[1]), int(fields[2]))
+        except (OSError, ValueError, IndexError):
+            continue  # gone since the listing
+    return table
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group ``pgid``. A zombie holds no resources
+    and is its parent's to reap (init's, once orphaned), so it does not count."""
+    return [
+        pid for pid, (state, _, group) in process_table().items() if group == pgid and state != "Z"
+    ]
 
 
 def stop_group(
