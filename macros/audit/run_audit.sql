@@ -100,11 +100,25 @@
         {{ return(lakehouse_audit_sessions(base, result.node)) }}
     {%- endif -%}
     {%- set empty -%}
-    select {{ base }}, {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'bronze_rows_read', 'bronze_malformed', 'duplicates_dropped', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+    select {{ base }}, {{ lakehouse_audit_nulls(lakehouse_audit_staging_columns()) }},
         cast(null as map<string, bigint>) as quarantined_by_reason,
-        {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
+        {{ lakehouse_audit_nulls(lakehouse_audit_sessions_columns()) }}
     {%- endset -%}
     {{ return({'sql': empty, 'changed': result.status != 'success'}) }}
+{% endmacro %}
+
+
+{# The staging models' bigint columns (null in other models' rows). #}
+{% macro lakehouse_audit_staging_columns() %}
+    {% do return(['watermark_before', 'watermark_after', 'bronze_rows_read', 'bronze_malformed',
+        'duplicates_dropped', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) %}
+{% endmacro %}
+
+
+{# The sessions models' columns (null in other models' rows). #}
+{% macro lakehouse_audit_sessions_columns() %}
+    {% do return(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split',
+        'sessions_deleted', 'runaway_sessions']) %}
 {% endmacro %}
 
 
@@ -192,7 +206,7 @@
         count_if({{ lateness }} >= 86400) as late_days,
         count_if(is_quarantined) as quarantined,
         (select by_reason from reasons) as quarantined_by_reason,
-        {{ lakehouse_audit_nulls(['sessions_created', 'sessions_extended', 'sessions_merged', 'sessions_split', 'sessions_deleted', 'runaway_sessions']) }}
+        {{ lakehouse_audit_nulls(lakehouse_audit_sessions_columns()) }}
     from staged
     {%- endset -%}
     {{ return({'sql': sql, 'changed': moved}) }}
@@ -224,7 +238,7 @@
     {%- if rebuilt.yes %}
     select
         {{ base }},
-        {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'bronze_rows_read', 'bronze_malformed', 'duplicates_dropped', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+        {{ lakehouse_audit_nulls(lakehouse_audit_staging_columns()) }},
         cast(null as map<string, bigint>) as quarantined_by_reason,
         count(*) as sessions_created,
         0L as sessions_extended,
@@ -254,7 +268,7 @@
     )
     select
         {{ base }},
-        {{ lakehouse_audit_nulls(['watermark_before', 'watermark_after', 'bronze_rows_read', 'bronze_malformed', 'duplicates_dropped', 'events_staged', 'late_minutes', 'late_hours', 'late_days', 'quarantined']) }},
+        {{ lakehouse_audit_nulls(lakehouse_audit_staging_columns()) }},
         cast(null as map<string, bigint>) as quarantined_by_reason,
         (select count_if(sessions_before = 0) from after) as sessions_created,
         (select count_if(sessions_before = 1 and new_events > 0) from after) as sessions_extended,
