@@ -9,10 +9,12 @@
 
     A window is a span [window_start, window_end) per key covering the stored sessions the
     batch extends, merges, moves or lands inside, and the batch events themselves (each
-    activity widened by G); overlapping spans are merged. No other session crosses a window
-    and activities of two windows are more than G apart, so no session spans two, and every
+    activity widened by G); overlapping spans are merged. No other session crosses a window,
+    and a window's edge is either a gap of at least G in activity or a stored runaway cut
+    (which stays a cut, as activity only grows): so no session spans two windows, and every
     session that changes, and every one it supersedes, lies inside one window. A late event
-    five days back recomputes its own neighbourhood, not the five days in between.
+    five days back recomputes its own neighbourhood, not the five days in between; inside a
+    runaway run, at most the sessions either side of it (each shorter than two blocks).
 #}
 {% macro lakehouse_session_windows(batch, stored, key_columns, ts) %}
     {%- set gap = var('sessions__gap_seconds') -%}
@@ -39,8 +41,10 @@
                     rows between unbounded preceding and 1 preceding
                 ) as reach_before
             from (
-                -- the stored sessions the batch touches: every session that holds a time
-                -- has an activity less than G before it, so the near join finds them all
+                -- the stored sessions the batch touches. A session that holds a time has
+                -- an event less than G before it or, when it starts at a runaway cut b, less
+                -- than G after b; an activity joins a session less than G before its start:
+                -- so a session the batch touches has an event within (t - G, t + 2G) of it
                 select distinct
                     {% for k in key_columns %}stored.{{ k }}, {% endfor %}
                     stored.session_start_ts as bound_start,
@@ -49,7 +53,7 @@
                 inner join {{ batch }} as batch
                     on {{ lakehouse_key_match(key_columns, 'stored', 'batch') }}
                     and stored.{{ ts }} > batch.{{ ts }} - interval {{ gap }} seconds
-                    and stored.{{ ts }} < batch.{{ ts }} + interval {{ gap }} seconds
+                    and stored.{{ ts }} < batch.{{ ts }} + interval {{ 2 * gap }} seconds
                 where
                     -- an activity less than G before the start or after the last activity joins it
                     (batch.is_action
@@ -97,7 +101,7 @@
 
 {#
     The date literals of each event date in `relation` and the days either side: where the
-    stored sessions a batch can touch lie (a session reaches across midnight by at most G).
+    stored events near a batch lie (the windows' near join reaches 2G from a batch event).
 #}
 {% macro lakehouse_days_around(relation) %}
     {% do return(lakehouse_date_list(

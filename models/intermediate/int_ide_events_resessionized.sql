@@ -8,6 +8,7 @@
 {%- set batch = lakehouse_inherited_batch(ref('int_ide_session_windows')) -%}
 {%- set window_dates = none -%}
 {%- if stored is not none and not batch.empty -%}
+{%- do lakehouse_require_columns(stored, ['is_cut_start']) -%}
 {#- the stored events' mark, when their table holds exactly that state (lets the
     sessions model delete superseded sessions by their ids) -#}
 {%- set batch = dict(batch, stored_mark=lakehouse_settled_mark(stored)) -%}
@@ -33,6 +34,7 @@ batch as (
         cast(null as string) as previous_session_id,
         cast(null as timestamp) as previous_session_start_ts,
         cast(null as timestamp) as previous_session_end_ts,
+        cast(null as boolean) as previous_is_cut_start,
         false as is_stored
     from {{ ref('int_ide_events_batched') }}
 
@@ -62,6 +64,7 @@ stored_in_windows as (
         stored.session_id as previous_session_id,
         stored.session_start_ts as previous_session_start_ts,
         stored.session_end_ts as previous_session_end_ts,
+        stored.is_cut_start as previous_is_cut_start,
         true as is_stored
     from {{ stored }} as stored
     inner join windows
@@ -97,9 +100,36 @@ deduplicated as (
 
 ),
 
+anchors as (
+
+    -- what the window's edges hold from outside it: each stored session's start (a first
+    -- activity, or a cut), and each end that is a cut (before its last activity + G)
+    select
+        user_id,
+        product_code,
+        previous_session_start_ts as `timestamp`,
+        previous_is_cut_start as is_cut
+    from stored_in_windows
+    where previous_session_id is not null
+    union
+    select
+        user_id,
+        product_code,
+        previous_session_end_ts as `timestamp`,
+        true as is_cut
+    from stored_in_windows
+    where previous_session_id is not null
+    group by user_id, product_code, previous_session_id, previous_session_end_ts
+    having max(case when is_action then `timestamp` end)
+        + interval {{ var('sessions__gap_seconds') }} seconds > previous_session_end_ts
+
+),
+
 sessionized as (
 
-    {{ sessionize('deduplicated', ['user_id', 'product_code'], '`timestamp`', 'is_action') }}
+    {{ sessionize(
+        'deduplicated', ['user_id', 'product_code'], '`timestamp`', 'is_action', 'anchors'
+    ) }}
 
 ),
 
@@ -123,6 +153,7 @@ final as (
         session_start_ts,
         session_end_ts,
         session_id,
+        is_cut_start,
         is_action,
         previous_session_id,
         previous_session_start_ts,
@@ -132,6 +163,7 @@ final as (
             or not (
                 previous_session_id <=> session_id
                 and previous_session_end_ts <=> session_end_ts
+                and previous_is_cut_start <=> is_cut_start
             )
         ) as is_changed
     from identified

@@ -9,6 +9,7 @@
 {%- set batch = lakehouse_inherited_batch(ref('int_web_session_windows')) -%}
 {%- set window_dates = none -%}
 {%- if stored is not none and not batch.empty -%}
+{%- do lakehouse_require_columns(stored, ['is_cut_start']) -%}
 {#- the stored events' mark, when their table holds exactly that state (lets the
     sessions model delete superseded sessions by their ids) -#}
 {%- set batch = dict(batch, stored_mark=lakehouse_settled_mark(stored)) -%}
@@ -29,6 +30,7 @@ batch as (
         cast(null as string) as previous_session_id,
         cast(null as timestamp) as previous_session_start_at,
         cast(null as timestamp) as previous_session_end_at,
+        cast(null as boolean) as previous_is_cut_start,
         false as is_stored
     from {{ ref('int_web_events_batched') }}
 
@@ -55,6 +57,7 @@ stored_in_windows as (
         stored.session_id as previous_session_id,
         stored.session_start_at as previous_session_start_at,
         stored.session_end_at as previous_session_end_at,
+        stored.is_cut_start as previous_is_cut_start,
         true as is_stored
     from {{ stored }} as stored
     inner join windows
@@ -84,9 +87,36 @@ deduplicated as (
 
 ),
 
+anchors as (
+
+    -- what the window's edges hold from outside it: each stored session's start (a first
+    -- activity, or a cut), and each end that is a cut (before its last activity + G)
+    select
+        host,
+        ip,
+        user_id,
+        previous_session_start_at as event_at,
+        previous_is_cut_start as is_cut
+    from stored_in_windows
+    where previous_session_id is not null
+    union
+    select
+        host,
+        ip,
+        user_id,
+        previous_session_end_at as event_at,
+        true as is_cut
+    from stored_in_windows
+    where previous_session_id is not null
+    group by host, ip, user_id, previous_session_id, previous_session_end_at
+    having max(event_at) + interval {{ var('sessions__gap_seconds') }} seconds
+        > previous_session_end_at
+
+),
+
 sessionized as (
 
-    {{ sessionize('deduplicated', ['host', 'ip', 'user_id'], 'event_at', 'true') }}
+    {{ sessionize('deduplicated', ['host', 'ip', 'user_id'], 'event_at', 'true', 'anchors') }}
 
 ),
 
@@ -121,6 +151,7 @@ final as (
         event_date,
         session_start_ts as session_start_at,
         session_end_ts as session_end_at,
+        is_cut_start,
         previous_session_id,
         previous_session_start_at,
         is_stored,
@@ -129,6 +160,7 @@ final as (
             or not (
                 previous_session_id <=> session_id
                 and previous_session_end_at <=> session_end_ts
+                and previous_is_cut_start <=> is_cut_start
             )
         ) as is_changed
     from identified

@@ -19,7 +19,7 @@
 ) -%}
 {%- set columns = [
     'user_id', 'event_id', 'product_code', '`timestamp`', 'event_date',
-    'session_start_ts', 'session_end_ts', 'session_id',
+    'session_start_ts', 'session_end_ts', 'session_id', 'is_cut_start',
 ] %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -79,7 +79,8 @@ final as (
         event_date,
         session_start_ts,
         session_end_ts,
-        {{ lakehouse_ide_session_id('session_start_ts') }} as session_id
+        {{ lakehouse_ide_session_id('session_start_ts') }} as session_id,
+        is_cut_start
     from sessionized
 
 )

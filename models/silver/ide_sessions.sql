@@ -27,8 +27,11 @@
 {%- set columns = [
     'session_id', 'user_id', 'product_code', 'session_start_ts', 'session_end_ts',
     'last_action_ts', 'duration_seconds', 'user_action_count', 'event_count', 'session_date',
-    'is_runaway',
+    'is_session_cut', 'is_runaway',
 ] %}
+{%- if is_incremental() and not batch.empty -%}
+{%- do lakehouse_require_columns(this, columns) -%}
+{%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
 with
@@ -82,7 +85,11 @@ aggregated as (
         ) as duration_seconds,
         count_if(is_action) as user_action_count,
         count(*) as event_count,
-        to_date(min(session_start_ts)) as session_date
+        to_date(min(session_start_ts)) as session_date,
+        -- it starts at a cut, or ends at one (before its last action + G)
+        bool_or(is_cut_start)
+        or min(session_end_ts) < max(case when is_action then `timestamp` end)
+        + interval {{ var('sessions__gap_seconds') }} seconds as is_session_cut
     from session_events
     group by session_id, user_id, product_code
 
@@ -92,7 +99,9 @@ sessions as (
 
     select
         *,
-        {{ lakehouse_is_runaway('event_count', 'duration_seconds') }} as is_runaway
+        {{ lakehouse_is_runaway(
+            'event_count', 'duration_seconds', 'is_session_cut'
+        ) }} as is_runaway
     from aggregated
 
 ),

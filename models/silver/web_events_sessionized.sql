@@ -20,7 +20,7 @@
 {%- set columns = [
     'event_key', 'session_id', 'host', 'ip', 'user_id', 'is_logged_in', 'url', 'referrer',
     'user_agent', 'country', 'state', 'city', 'os', 'browser', 'device', 'event_at', 'event_date',
-    'session_start_at', 'session_end_at',
+    'session_start_at', 'session_end_at', 'is_cut_start',
 ] %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -77,7 +77,8 @@ final as (
         event_at,
         event_date,
         session_start_ts as session_start_at,
-        session_end_ts as session_end_at
+        session_end_ts as session_end_at,
+        is_cut_start
     from sessionized
 
 )

@@ -27,8 +27,11 @@
 {%- set columns = [
     'session_id', 'host', 'ip', 'user_id', 'is_logged_in', 'session_start_at', 'session_end_at',
     'session_date', 'event_count', 'duration_seconds', 'country', 'state', 'city', 'os',
-    'browser', 'device', 'landing_url', 'exit_url', 'referrer', 'is_runaway',
+    'browser', 'device', 'landing_url', 'exit_url', 'referrer', 'is_session_cut', 'is_runaway',
 ] %}
+{%- if is_incremental() and not batch.empty -%}
+{%- do lakehouse_require_columns(this, columns) -%}
+{%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
 with
@@ -86,7 +89,11 @@ aggregated as (
         max(case when event_rank = 1 then city end) as city,
         max(case when event_rank = 1 then os end) as os,
         max(case when event_rank = 1 then browser end) as browser,
-        max(case when event_rank = 1 then device end) as device
+        max(case when event_rank = 1 then device end) as device,
+        -- it starts at a cut, or ends at one (before its last event + G)
+        bool_or(is_cut_start)
+        or min(session_end_at)
+        < max(event_at) + interval {{ var('sessions__gap_seconds') }} seconds as is_session_cut
     from ordered
     group by session_id, host, ip, user_id
 
@@ -114,7 +121,10 @@ sessions as (
         landing_url,
         exit_url,
         referrer,
-        {{ lakehouse_is_runaway('event_count', 'duration_seconds') }} as is_runaway
+        is_session_cut,
+        {{ lakehouse_is_runaway(
+            'event_count', 'duration_seconds', 'is_session_cut'
+        ) }} as is_runaway
     from aggregated
 
 ),

@@ -1,11 +1,12 @@
-"""Land events through the feeder's files source: JSON lines in an inbox, then one
-``--available-now`` run (no Kafka needed)."""
+"""Land events in bronze: through the feeder's files source (JSON lines in an inbox, then one
+``--available-now`` run, no Kafka needed), or appended by the test's own Spark session."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from streaming import bronze
 from streaming.spark import run_feeder
 
 
@@ -23,3 +24,27 @@ def land(settings, inbox: Path, events: dict[str, list[dict]], name: str) -> Non
     args = ["--source", "files", "--topics", ",".join(events), "--format", "json"]
     args += ["--input-path", str(inbox / "{topic}"), "--available-now"]
     assert run_feeder(settings, args) == 0
+
+
+def append_to_bronze(spark, settings, topic: str, events: list[dict], source_file: str) -> None:
+    """``events`` appended to the topic's bronze table as the feeder writes them (its
+    ``bronze.finish``), in this process: quicker than a feeder run when the path from Kafka is
+    not what a test is about."""
+    from pyspark.sql import functions as F
+
+    df = spark.createDataFrame([(json.dumps(e),) for e in events], "raw_value string").select(
+        "raw_value",
+        F.lit(None).cast("string").alias("kafka_key"),
+        F.lit(topic).alias("topic"),
+        F.lit(None).cast("int").alias("kafka_partition"),
+        F.lit(None).cast("long").alias("kafka_offset"),
+        F.lit(None).cast("timestamp").alias("kafka_timestamp"),
+        F.lit(source_file).alias("source_file"),
+    )
+    (
+        bronze.finish(df, topic)
+        .write.format("delta")
+        .mode("append")
+        .partitionBy(bronze.PARTITION_COLUMN)
+        .save(str(settings.bronze_table(topic)))
+    )

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
 
 GAP_MS = 300_000
+BLOCK_MS = 12 * 3_600_000  # sessions__runaway_max_hours
 USER_ACTIONS = frozenset({"a", "b", "c"})
 
 
@@ -20,48 +22,77 @@ def iso_ms(ms: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def build_sessions(action_times: list[int], gap_ms: int = GAP_MS) -> list[tuple[int, int]]:
-    """(first, last) activity of each session, in time order."""
-    sessions: list[list[int]] = []
+def parse_ms(iso: str) -> int:
+    """Epoch milliseconds of an ISO-8601 time (``Z`` or an offset)."""
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def build_sessions(
+    action_times: list[int], gap_ms: int = GAP_MS, block_ms: int = BLOCK_MS
+) -> list[tuple[int, int, bool, bool]]:
+    """(start, end, is_cut_start, is_cut_end) of each session, in time order.
+
+    Runs: activities less than `gap_ms` apart; a run covers [first, last + gap). A block
+    boundary b (a multiple of `block_ms` since the epoch) cuts a run when the run covers all of
+    [b - block, b] and has an activity at or after b; the interval is split at each cut.
+    """
+    runs: list[list[int]] = []
     for t in sorted(action_times):
-        if sessions and t - sessions[-1][1] < gap_ms:
-            sessions[-1][1] = t
+        if runs and t - runs[-1][-1] < gap_ms:
+            runs[-1].append(t)
         else:
-            sessions.append([t, t])
-    return [(a, b) for a, b in sessions]
+            runs.append([t])
+    sessions = []
+    for run in runs:
+        start, last = run[0], run[-1]
+        first_boundary = -(-start // block_ms) * block_ms  # the first boundary >= start
+        cuts = [
+            b
+            for b in range(first_boundary, last + 1, block_ms)
+            if b - block_ms >= start and b > start
+        ]
+        edges = [start, *cuts, last + gap_ms]
+        n = len(edges) - 1
+        sessions += [(a, z, i > 0, i < n - 1) for i, (a, z) in enumerate(itertools.pairwise(edges))]
+    return sessions
 
 
-def find_session(sessions: list[tuple[int, int]], t: int, gap_ms: int = GAP_MS):
-    """The session whose [first, last + gap) holds t, or None."""
+def find_session(sessions: list[tuple[int, int, bool, bool]], t: int):
+    """The session whose [start, end) holds t, or None."""
     starts = [s[0] for s in sessions]
     i = bisect.bisect_right(starts, t) - 1
-    if i >= 0 and t < sessions[i][1] + gap_ms:
+    if i >= 0 and t < sessions[i][1]:
         return sessions[i]
     return None
 
 
-def sessionize_ide(events: list[dict], gap_ms: int = GAP_MS) -> list[dict]:
+def sessionize_ide(
+    events: list[dict], gap_ms: int = GAP_MS, block_ms: int = BLOCK_MS
+) -> list[dict]:
     """events: user_id, event_id, product_code, ts (ms); already de-duplicated and valid."""
     by_key: dict[tuple, list[dict]] = defaultdict(list)
     for e in events:
         by_key[(e["user_id"], e["product_code"])].append(e)
     out = []
     for (user, product), evs in by_key.items():
-        sessions = build_sessions([e["ts"] for e in evs if e["event_id"] in USER_ACTIONS], gap_ms)
+        actions = [e["ts"] for e in evs if e["event_id"] in USER_ACTIONS]
+        sessions = build_sessions(actions, gap_ms, block_ms)
         for e in evs:
-            s = find_session(sessions, e["ts"], gap_ms)
+            s = find_session(sessions, e["ts"])
             out.append(
                 {
                     **e,
                     "session_start": s[0] if s else None,
-                    "session_end": s[1] + gap_ms if s else None,
+                    "session_end": s[1] if s else None,
+                    "is_cut_start": s[2] if s else None,
+                    "is_session_cut": (s[2] or s[3]) if s else None,
                     "session_id": f"{user}#{product}#{iso_ms(s[0])}" if s else None,
                 }
             )
     return out
 
 
-def ide_sessions(rows: list[dict], gap_ms: int = GAP_MS) -> list[dict]:
+def ide_sessions(rows: list[dict]) -> list[dict]:
     by_session: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         if r["session_id"] is not None:
@@ -81,6 +112,7 @@ def ide_sessions(rows: list[dict], gap_ms: int = GAP_MS) -> list[dict]:
                 "duration_ms": max(actions) - start,
                 "user_action_count": len(actions),
                 "event_count": len(evs),
+                "is_session_cut": evs[0]["is_session_cut"],
             }
         )
     return out
@@ -93,22 +125,26 @@ def web_session_id(host: str, ip: str, user_id: str | None, start_ms: int) -> st
     return hashlib.sha256(json.dumps(compact, separators=(",", ":")).encode()).hexdigest()
 
 
-def sessionize_web(events: list[dict], gap_ms: int = GAP_MS) -> list[dict]:
+def sessionize_web(
+    events: list[dict], gap_ms: int = GAP_MS, block_ms: int = BLOCK_MS
+) -> list[dict]:
     """events: event_key, host, ip, user_id (None = logged out), url, ts (ms)."""
     by_key: dict[tuple, list[dict]] = defaultdict(list)
     for e in events:
         by_key[(e["host"], e["ip"], e["user_id"])].append(e)
     out = []
     for evs in by_key.values():
-        sessions = build_sessions([e["ts"] for e in evs], gap_ms)
+        sessions = build_sessions([e["ts"] for e in evs], gap_ms, block_ms)
         for e in evs:
-            s = find_session(sessions, e["ts"], gap_ms)
+            s = find_session(sessions, e["ts"])
             assert s is not None, "every web event is an activity"
             out.append(
                 {
                     **e,
                     "session_start": s[0],
-                    "session_end": s[1] + gap_ms,
+                    "session_end": s[1],
+                    "is_cut_start": s[2],
+                    "is_session_cut": s[2] or s[3],
                     "session_key": (e["host"], e["ip"], e["user_id"], s[0]),
                     "session_id": web_session_id(e["host"], e["ip"], e["user_id"], s[0]),
                 }
@@ -135,6 +171,7 @@ def web_sessions(rows: list[dict]) -> list[dict]:
                 "duration_ms": evs[-1]["ts"] - evs[0]["ts"],
                 "landing_url": evs[0]["url"],
                 "exit_url": evs[-1]["url"],
+                "is_session_cut": evs[0]["is_session_cut"],
             }
         )
     return out

@@ -7,13 +7,16 @@ silver and gold with the pure-Python reference, as the property test does.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 
 import pytest
 
+from tests.integration.inbox import append_to_bronze
 from tests.integration.test_sessions_property import (
     GOLD_SQL,
+    SESSION_VARS,
     WITH_GOLD,
     _arrivals,
     _assert_equal,
@@ -21,7 +24,6 @@ from tests.integration.test_sessions_property import (
     _collect,
     _expected,
     _ide_corpus,
-    _land,
     _web_corpus,
 )
 from tooling.dbt_runner import DbtError, run_in_process
@@ -48,14 +50,17 @@ class _Lakehouse:
 
     def land(self, batch: tuple[list[dict], list[dict]]) -> None:
         ide, web = batch
-        _land(self.spark, self.settings, "ide_events", ide, self.landed)
-        _land(self.spark, self.settings, "web_events", web, self.landed)
+        source = f"property-batch-{self.landed:03d}"
+        append_to_bronze(self.spark, self.settings, "ide_events", ide, source)
+        append_to_bronze(self.spark, self.settings, "web_events", web, source)
         self.ide += ide
         self.web += web
         self.landed += 1
 
-    def run(self, *args: str) -> None:
-        run_in_process(self.settings, ["run", *args], quiet=True)
+    def run(self, *args: str, **variables: str) -> None:
+        """`dbt run ARGS` with the reference's session vars (and ``variables``)."""
+        merged = json.dumps({**SESSION_VARS, **variables})
+        run_in_process(self.settings, ["run", *args, "--vars", merged], quiet=True)
 
     def assert_exact(self, context: str) -> None:
         """Silver and gold equal the reference, and a full refresh changes nothing."""
@@ -117,7 +122,7 @@ def test_runs_killed_between_merge_and_watermark_are_redone(spark, settings, emp
     for n, model in enumerate(dies, start=1):
         lake.land(batches[n])
         with pytest.raises(DbtError, match="stops before its watermark"):
-            lake.run(*WITH_GOLD, "--vars", f"{{testing__fail_before_watermark: {model}}}")
+            lake.run(*WITH_GOLD, testing__fail_before_watermark=model)
         # the MERGE committed, the watermark did not: the rerun takes the batch in again
         lake.run(*WITH_GOLD)
         _assert_equal(spark, _expected(lake.ide, lake.web), f"after {model} died and the rerun")

@@ -1,6 +1,7 @@
-"""Runaway sessions (a bot, a stuck IDE) are flagged in silver, counted in gold, and left out
-of gold's averages unless var marts__include_runaway_sessions says otherwise; the run audit
-counts what each run staged and how it changed sessions."""
+"""Runaway sessions (a bot, a stuck IDE, a crawler for days) are flagged in silver, counted in
+gold, and left out of gold's averages unless var marts__include_runaway_sessions says
+otherwise; a late event inside a runaway run recomputes a bounded window; the run audit counts
+what each run staged and how it changed sessions."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 
 from streaming import producer
 from streaming.events import format_ts
-from tests.integration.inbox import land
-from tooling.dbt_runner import run_in_process
+from tests.integration import reference
+from tests.integration.inbox import append_to_bronze, land
+from tooling.dbt_runner import DbtError, run_in_process
 from tooling.report import build_charts
 from tooling.tables import DeltaLakeTables
 
@@ -21,6 +23,8 @@ pytestmark = pytest.mark.integration
 
 BOT_IP, BOT_EVENTS = "203.0.113.9", 1_100  # over sessions__runaway_max_events (1,000)
 PAIR_IP = "198.51.100.7"  # two sessions 8 minutes apart, merged by a late event between them
+CRAWLER_IP, CRAWLER_EVENTS = "192.0.2.77", 3 * 24 * 15 + 1  # every 4 minutes for 3 days
+SILVER = ["--select", "path:models/staging", "path:models/intermediate", "path:models/silver"]
 
 
 def _bot(template: dict, start: datetime) -> list[dict]:
@@ -51,6 +55,34 @@ def _stuck_ide(start: datetime) -> list[dict]:
     ]
 
 
+def _crawler(template: dict, start: datetime) -> list[dict]:
+    """A page view every 4 minutes for three days: one run, cut at 12-hour block boundaries."""
+    return [
+        {
+            **template,
+            "event_uuid": str(uuid.UUID(int=20_000 + i)),
+            "ip": CRAWLER_IP,
+            "user_id": None,
+            "url": f"/blog/post-{i % 90}",
+            "event_time": format_ts(start + timedelta(minutes=4 * i)),
+        }
+        for i in range(CRAWLER_EVENTS)
+    ]
+
+
+def _reference_sessions(events: list[dict]) -> list[tuple]:
+    """(start, end, events, is_session_cut) of each session, by the pure-Python reference."""
+    keyed = [
+        {**e, "ts": reference.parse_ms(e["event_time"]), "event_key": e["event_uuid"]}
+        for e in events
+    ]
+    rows = reference.sessionize_web(keyed)
+    return sorted(
+        (s["session_start"], s["session_end"], s["event_count"], s["is_session_cut"])
+        for s in reference.web_sessions(rows)
+    )
+
+
 def _visit(template: dict, ip: str, at: datetime, n: int) -> dict:
     return {
         **template,
@@ -79,28 +111,35 @@ def _host_day(spark, host: str, day):
 def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
     spark, settings, empty_lakehouse
 ):
-    start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) - timedelta(days=1)
+    # 01:00 yesterday (UTC): the 13-hour stuck IDE crosses one block boundary (12:00), so it
+    # is one session, a runaway by its length; the crawler's three days are cut into six
+    midnight = datetime.now(UTC).replace(microsecond=0, second=0, minute=0, hour=0)
+    start = midnight - timedelta(days=1) + timedelta(hours=1)
     web = producer.build_events("web", 400, 31, start, timedelta(hours=8), 0.0, 0.0)
     bot = _bot(web[0], start)
     host, day = bot[0]["host"], start.date()
     assert all(e["host"] != host or e["ip"] not in (BOT_IP, PAIR_IP) for e in web)
     pair = [_visit(web[0], PAIR_IP, start + timedelta(minutes=m), m) for m in (0, 8)]
+    crawler = _crawler(web[0], start - timedelta(days=5))
+    crawler_pieces = _reference_sessions(crawler)
+    assert len(crawler_pieces) == 6 and all(p[3] for p in crawler_pieces)
     ide = producer.build_events("ide", 200, 31, start, timedelta(hours=8), 0.0, 0.0)
     inbox = settings.lakehouse_dir / "runaway-inbox"
     land(
         settings,
         inbox,
-        {"web_events": web + bot + pair, "ide_events": ide + _stuck_ide(start)},
+        {"web_events": web + bot + pair + crawler, "ide_events": ide + _stuck_ide(start)},
         "part-0",
     )
     run_in_process(settings, ["build"], quiet=True)
     first = _audit(spark, "stg_bronze__web_events")
-    assert first["events_staged"] == len(web) + BOT_EVENTS + 2
+    assert first["events_staged"] == len(web) + BOT_EVENTS + 2 + CRAWLER_EVENTS
     assert first["watermark_before"] is None and first["watermark_after"] is not None
     assert (first["bronze_rows_read"], first["bronze_malformed"]) == (first["events_staged"], 0)
     built = _audit(spark, "web_sessions")  # the first build created every session
     assert built["sessions_created"] == spark.table("silver.web_sessions").count(), built
-    assert built["sessions_merged"] == 0 and built["runaway_sessions"] == 1, built
+    assert built["sessions_merged"] == 0, built
+    assert built["runaway_sessions"] == 1 + len(crawler_pieces), built
 
     # late data: the bot goes on, the pair's gap is bridged, a new visitor comes
     bot_end = start + timedelta(seconds=20 * (BOT_EVENTS - 1))
@@ -142,7 +181,7 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
     assert charts["host-daily"].figure is not None and charts["tech-creator"].figure is not None
 
     runaway = spark.sql(
-        "select ip, event_count from silver.web_sessions where is_runaway"
+        f"select ip, event_count from silver.web_sessions where is_runaway and ip != '{CRAWLER_IP}'"
     ).collect()
     assert [(r.ip, r.event_count) for r in runaway] == [(BOT_IP, BOT_EVENTS + 1)]
     stuck = spark.sql("select user_id from silver.ide_sessions where is_runaway").collect()
@@ -173,3 +212,55 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
     assert float(metrics["avg_events_per_session"]) == pytest.approx(
         (sum(normal) + BOT_EVENTS + 1) / len(sessions), abs=1e-4
     ), "with the var, the bot counts in the average"
+
+    # a late event at each end of the crawler's three days: each recomputes the session it
+    # touches (shorter than two blocks), not the three days
+    late_crawl = [
+        {
+            **crawler[0],
+            "event_uuid": str(uuid.UUID(int=30_000)),
+            "event_time": format_ts(start - timedelta(days=5, minutes=4)),
+        },
+        {
+            **crawler[-1],
+            "event_uuid": str(uuid.UUID(int=30_001)),
+            "event_time": format_ts(start - timedelta(days=2, minutes=-4)),
+        },
+    ]
+    append_to_bronze(spark, settings, "web_events", late_crawl, "part-2")
+    run_in_process(settings, ["run", *SILVER], quiet=True)
+    windows = spark.sql(
+        "select window_start, window_end from silver.int_web_session_windows "
+        f"where ip = '{CRAWLER_IP}'"
+    ).collect()
+    assert len(windows) == 2, windows
+    assert all(w.window_end - w.window_start < timedelta(hours=24, minutes=10) for w in windows)
+    after = _reference_sessions(crawler + late_crawl)
+    got = spark.sql(
+        "select unix_millis(session_start_at), unix_millis(session_end_at), event_count, "
+        f"is_session_cut from silver.web_sessions where ip = '{CRAWLER_IP}'"
+    ).collect()
+    assert sorted(tuple(r) for r in got) == after
+    # rewritten: the events of the first and the last session, whose bounds moved
+    merge = (
+        spark.sql("describe history silver.web_events_sessionized")
+        .where("operation = 'MERGE'")
+        .orderBy("version", ascending=False)
+        .first()
+        .operationMetrics
+    )
+    moved = after[0][2] - 1 + after[-1][2] - 1
+    assert (int(merge["numTargetRowsInserted"]), int(merge["numTargetRowsUpdated"])) == (2, moved)
+    assert moved < CRAWLER_EVENTS / 2
+    crawl = _audit(spark, "web_sessions")
+    assert (crawl["sessions_extended"], crawl["sessions_deleted"]) == (2, 1), crawl
+    assert crawl["runaway_sessions"] == 2, crawl
+
+    # a lakehouse built before the cut existed stops with the command that rebuilds it
+    events = "silver.web_events_sessionized"
+    spark.sql(f"alter table {events} set tblproperties ('delta.columnMapping.mode' = 'name')")
+    spark.sql(f"alter table {events} drop column is_cut_start")
+    late_visit = _visit(web[0], "192.0.2.45", start + timedelta(hours=2), 4)
+    append_to_bronze(spark, settings, "web_events", [late_visit], "part-3")
+    with pytest.raises(DbtError, match=r"has no column is_cut_start.*--full-refresh --select"):
+        run_in_process(settings, ["run", *SILVER], quiet=True)

@@ -2,8 +2,9 @@
 reference (and a full refresh), whatever order the events arrive in.
 
 A seeded random corpus of IDE and web events, with gaps at exactly G and G - 1 ms, ties,
-midnight crossings, re-delivered duplicates and quarantined events, is cut into random
-arrival batches. Each batch lands in bronze (real Delta), `dbt run` (real dbt, in-process,
+midnight crossings, runaway runs cut at block boundaries (blocks of 15 minutes here, so that
+cuts are many), re-delivered duplicates and quarantined events, is cut into random arrival
+batches. Each batch lands in bronze (real Delta), `dbt run` (real dbt, in-process,
 on the shared SparkSession) updates staging and silver incrementally, and every silver table
 is compared row for row with the pure-Python reference over all events delivered so far.
 After the last batch a full refresh must give the same rows.
@@ -22,8 +23,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streaming import bronze
 from tests.integration import reference
+from tests.integration.inbox import append_to_bronze
 from tooling.dbt_runner import run_in_process
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,10 @@ GAP = reference.GAP_MS
 DELTAS = [0, 1, 1_000, 60_000, 240_000, GAP - 1, GAP, GAP + 1, 900_000, 7_200_000]
 BASE = int(datetime(2024, 3, 10, 23, 30, tzinfo=UTC).timestamp() * 1000)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0"
+BLOCK_HOURS = 0.25  # the runaway cut's block: a few G, so that runs cross many boundaries
+BLOCK = int(BLOCK_HOURS * 3_600_000)
+SESSION_VARS = {"sessions__runaway_max_hours": BLOCK_HOURS}
+VARS = ["--vars", json.dumps(SESSION_VARS)]
 SELECT = ["--select", "path:models/staging", "path:models/intermediate", "path:models/silver"]
 # gold too on the first few orders: its incremental rows must also equal a full refresh
 WITH_GOLD = [*SELECT, "host_daily_metrics", "ide_product_daily_metrics"]
@@ -44,14 +49,21 @@ GOLD_SQL = {
 }
 
 
+def _deltas(rng: random.Random, runaway: bool) -> list[int]:
+    """Deltas between a key's consecutive events: a mix, or a runaway run (never a gap)."""
+    if runaway:
+        return [rng.choice([1_000, 60_000, 180_000, GAP - 1]) for _ in range(rng.randint(30, 40))]
+    return [rng.choice(DELTAS) for _ in range(rng.randint(8, 14))]
+
+
 def _ide_corpus(rng: random.Random) -> list[dict]:
     events: list[dict] = []
-    for user in ("u1", "u2"):
+    for user in ("u1", "u2", "bot"):
         for product in ("PY", "GO"):
             t = BASE + rng.randrange(0, 3_600_000)
-            for _ in range(rng.randint(8, 14)):
-                t += rng.choice(DELTAS)
-                event_id = rng.choice("aabbcdde")
+            for delta in _deltas(rng, runaway=user == "bot"):
+                t += delta
+                event_id = rng.choice("aabbcdde" if user != "bot" else "aaabcd")
                 events.append(
                     {
                         "user_id": user,
@@ -87,10 +99,15 @@ def _web_corpus(rng: random.Random) -> list[dict]:
     events = []
     n = 0
     for host in ("zachwilson.tech", "lulu.techcreator.io"):
-        for ip, user in (("81.2.69.160", None), ("81.2.69.160", "7"), ("2.125.160.216", None)):
+        for ip, user in (
+            ("81.2.69.160", None),
+            ("81.2.69.160", "7"),
+            ("2.125.160.216", None),
+            ("203.0.113.9", None),  # a crawler: a runaway run
+        ):
             t = BASE + rng.randrange(0, 3_600_000)
-            for _ in range(rng.randint(6, 12)):
-                t += rng.choice(DELTAS)
+            for delta in _deltas(rng, runaway=ip == "203.0.113.9"):
+                t += delta
                 n += 1
                 event = {
                     "url": rng.choice(["/", "/blog", "/about", "/courses"]),
@@ -120,38 +137,13 @@ def _arrivals(rng: random.Random, events: list[dict], batches: int) -> list[list
     return [deliveries[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _land(spark, settings, topic: str, events: list[dict], batch_no: int) -> None:
-    from pyspark.sql import functions as F
-
-    df = spark.createDataFrame([(json.dumps(e),) for e in events], "raw_value string").select(
-        "raw_value",
-        F.lit(None).cast("string").alias("kafka_key"),
-        F.lit(topic).alias("topic"),
-        F.lit(None).cast("int").alias("kafka_partition"),
-        F.lit(None).cast("long").alias("kafka_offset"),
-        F.lit(None).cast("timestamp").alias("kafka_timestamp"),
-        F.lit(f"property-batch-{batch_no:03d}").alias("source_file"),
-    )
-    (
-        bronze.finish(df, topic)
-        .write.format("delta")
-        .mode("append")
-        .partitionBy(bronze.PARTITION_COLUMN)
-        .save(str(settings.bronze_table(topic)))
-    )
-
-
-def _ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-
-
 def _valid_ide(delivered: list[dict]) -> list[dict]:
     seen = {}
     for e in delivered:
         if not e["user_id"] or not e["product_code"] or e["timestamp"] < "2000":
             continue
         key = (e["user_id"], e["event_id"], e["product_code"], e["timestamp"])
-        seen[key] = {**e, "ts": _ms(e["timestamp"])}
+        seen[key] = {**e, "ts": reference.parse_ms(e["timestamp"])}
     return list(seen.values())
 
 
@@ -161,13 +153,13 @@ def _valid_web(delivered: list[dict]) -> list[dict]:
         if not e["host"]:
             continue
         key = e.get("event_uuid") or json.dumps(e, sort_keys=True)
-        seen[key] = {**e, "ts": _ms(e["event_time"]), "event_key": key}
+        seen[key] = {**e, "ts": reference.parse_ms(e["event_time"]), "event_key": key}
     return list(seen.values())
 
 
 def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str, list[tuple]]:
-    ide_rows = reference.sessionize_ide(_valid_ide(ide_delivered))
-    web_rows = reference.sessionize_web(_valid_web(web_delivered))
+    ide_rows = reference.sessionize_ide(_valid_ide(ide_delivered), block_ms=BLOCK)
+    web_rows = reference.sessionize_web(_valid_web(web_delivered), block_ms=BLOCK)
     return {
         "ide_events": list(
             (
@@ -178,6 +170,7 @@ def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str,
                 r["session_start"],
                 r["session_end"],
                 r["session_id"],
+                r["is_cut_start"],
             )
             for r in ide_rows
         ),
@@ -192,6 +185,7 @@ def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str,
                 s["duration_ms"],
                 s["user_action_count"],
                 s["event_count"],
+                s["is_session_cut"],
             )
             for s in reference.ide_sessions(ide_rows)
         ),
@@ -205,6 +199,7 @@ def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str,
                 r["session_start"],
                 r["session_end"],
                 r["session_id"],
+                r["is_cut_start"],
             )
             for r in web_rows
         ),
@@ -218,6 +213,7 @@ def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str,
                 s["session_end"],
                 s["event_count"],
                 s["duration_ms"],
+                s["is_session_cut"],
             )
             for s in reference.web_sessions(web_rows)
         ),
@@ -227,20 +223,23 @@ def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str,
 ACTUAL_SQL = {
     "ide_events": """
         select user_id, event_id, product_code, unix_millis(`timestamp`),
-               unix_millis(session_start_ts), unix_millis(session_end_ts), session_id
+               unix_millis(session_start_ts), unix_millis(session_end_ts), session_id,
+               is_cut_start
         from silver.ide_events_sessionized""",
     "ide_sessions": """
         select session_id, user_id, product_code, unix_millis(session_start_ts),
                unix_millis(session_end_ts), unix_millis(last_action_ts),
-               cast(duration_seconds * 1000 as bigint), user_action_count, event_count
+               cast(duration_seconds * 1000 as bigint), user_action_count, event_count,
+               is_session_cut
         from silver.ide_sessions""",
     "web_events": """
         select host, ip, user_id, url, unix_millis(event_at), unix_millis(session_start_at),
-               unix_millis(session_end_at), session_id
+               unix_millis(session_end_at), session_id, is_cut_start
         from silver.web_events_sessionized""",
     "web_sessions": """
         select session_id, host, ip, user_id, unix_millis(session_start_at),
-               unix_millis(session_end_at), event_count, cast(duration_seconds * 1000 as bigint)
+               unix_millis(session_end_at), event_count, cast(duration_seconds * 1000 as bigint),
+               is_session_cut
         from silver.web_sessions""",
 }
 
@@ -311,12 +310,12 @@ def test_incremental_equals_reference_for_any_arrival_order(
     ide_seen: list[dict] = []
     web_seen: list[dict] = []
     for n, (ide_batch, web_batch) in enumerate(zip(ide_batches, web_batches, strict=True)):
-        _land(spark, settings, "ide_events", ide_batch, n)
-        _land(spark, settings, "web_events", web_batch, n)
+        append_to_bronze(spark, settings, "ide_events", ide_batch, f"property-batch-{n:03d}")
+        append_to_bronze(spark, settings, "web_events", web_batch, f"property-batch-{n:03d}")
         ide_seen += ide_batch
         web_seen += web_batch
         started = time.monotonic()
-        run_in_process(settings, ["run", *select], quiet=True)
+        run_in_process(settings, ["run", *select, *VARS], quiet=True)
         timings.append(time.monotonic() - started)
         expected = _expected(ide_seen, web_seen)
         _assert_equal(spark, expected, f"order {order}, after batch {n}")
@@ -325,11 +324,11 @@ def test_incremental_equals_reference_for_any_arrival_order(
 
     if order == 0:
         # a rerun with nothing new changes nothing (once: it costs a dbt run)
-        run_in_process(settings, ["run", *select], quiet=True)
+        run_in_process(settings, ["run", *select, *VARS], quiet=True)
         _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, rerun, no new data")
 
     incremental_gold = _collect(spark, GOLD_SQL) if select is WITH_GOLD else None
-    run_in_process(settings, ["run", "--full-refresh", *select], quiet=True)
+    run_in_process(settings, ["run", "--full-refresh", *select, *VARS], quiet=True)
     _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, full refresh")
     if incremental_gold is not None:
         assert _collect(spark, GOLD_SQL) == incremental_gold, (
@@ -383,10 +382,10 @@ def test_flink_homework_sessions_per_host(spark, settings, empty_lakehouse):
     run_in_process(settings, ["seed"], quiet=True)
     events = _homework_events()
     random.Random(3).shuffle(events)  # arrival order must not matter
-    _land(spark, settings, "web_events", events[:20], 0)
-    _land(spark, settings, "ide_events", [], 0)
+    append_to_bronze(spark, settings, "web_events", events[:20], "property-batch-000")
+    append_to_bronze(spark, settings, "ide_events", [], "property-batch-000")
     run_in_process(settings, ["run", *SELECT], quiet=True)
-    _land(spark, settings, "web_events", events[20:], 1)
+    append_to_bronze(spark, settings, "web_events", events[20:], "property-batch-001")
     run_in_process(settings, ["run", *SELECT], quiet=True)
     per_host = {
         r.host: (r.sessions, r.events, round(r.events / r.sessions, 2))
