@@ -110,7 +110,14 @@ def submit_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def build_session(settings: Settings, app_name: str, *, with_metastore: bool) -> SparkSession:
+def build_session(
+    settings: Settings,
+    app_name: str,
+    *,
+    with_metastore: bool,
+    extra: dict[str, str] | None = None,
+) -> SparkSession:
+    """A session with this module's settings (and ``extra``'s, which win)."""
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
@@ -125,7 +132,8 @@ def build_session(settings: Settings, app_name: str, *, with_metastore: bool) ->
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         SparkContext._ensure_initialized()
         given = {key for key, _ in SparkConf().getAll()}
-    for key, value in session_conf(settings, with_metastore=with_metastore).items():
+    conf = {**session_conf(settings, with_metastore=with_metastore), **(extra or {})}
+    for key, value in conf.items():
         if key not in given:
             builder = builder.config(key, value)
     if with_metastore:

@@ -324,11 +324,17 @@ def dbt(ctx: typer.Context) -> None:
     While this lakehouse's cluster runs, its Thrift server holds the metastore, so dbt uses
     the cluster target unless DBT_TARGET says otherwise.
     """
-    from tooling import cluster
+    from tooling import cluster, engine
     from tooling.dbt_runner import run_subprocess
 
     settings = load()
     env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
+    warm = engine.running_pid(settings)
+    if warm and not env and os.environ.get("DBT_TARGET", "local") == "local":
+        fail(
+            f"dbt: the warm engine of `./lakehouse run` (pid {warm}) holds this lakehouse's "
+            "metastore: stop `run` first (Ctrl-C), or run dbt on the cluster target"
+        )
     if env:
         console.print(
             "dbt: this lakehouse's cluster runs (`./lakehouse cluster status`): "
@@ -468,8 +474,19 @@ def run(
     every: str = typer.Option(..., help="how often dbt builds: 30s, 10m, 1h"),
     runs: int = typer.Option(None, min=1, help="stop after this many runs (default: never)"),
     feeder: bool = typer.Option(True, help="keep the feeder running (--no-feeder: dbt only)"),
+    cold: bool = typer.Option(
+        False, help="a dbt process (and JVM) per run instead of the warm engine"
+    ),
+    tests_every: str = typer.Option(
+        None,
+        help="dbt run (models only) between builds, one build (models and tests) per this "
+        "interval, e.g. 1h (default: every run is a build)",
+    ),
 ) -> None:
     """Keep the feeder running and `dbt build` every interval; Ctrl-C stops cleanly.
+
+    On the local target dbt runs in a warm engine, one Spark session kept across runs
+    (tooling/engine.py); --cold starts a dbt process per run instead.
 
     Arguments after the options go to the feeder (default: --processing-time '30 seconds'),
     e.g. ./lakehouse run --every 10m -- --source files --input-path inbox/{topic}
@@ -480,6 +497,7 @@ def run(
     settings = load()
     try:
         every_s = parse_interval(every)
+        tests_every_s = parse_interval(tests_every, "--tests-every") if tests_every else 0.0
     except ScheduleError as exc:
         fail(f"run: {exc}", 2)
     feeder_args = (list(ctx.args) or DEFAULT_FEEDER_ARGS) if feeder else None
@@ -492,7 +510,14 @@ def run(
     console.print(f"schedule: dbt build every {every_s:g} s; Ctrl-C stops")
 
     records = Scheduler(
-        settings, every_s, feeder_args=feeder_args, runs=runs, env=env, say=_say
+        settings,
+        every_s,
+        feeder_args=feeder_args,
+        runs=runs,
+        env=env,
+        warm=not cold,
+        tests_every_s=tests_every_s,
+        say=_say,
     ).run()
     if records and records[-1].status == "failed":
         raise typer.Exit(1)

@@ -63,12 +63,13 @@ def run_in_process(settings: Settings, args: list[str], *, quiet: bool = False) 
         full += ["--profiles-dir", str(REPO_ROOT)]
     result = dbtRunner().invoke(full)
     if not result.success:
-        detail = result.exception or _failures(result.result)
+        detail = result.exception or failures(result.result)
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
     return result.result
 
 
-def _failures(result: object) -> str:
+def failures(result: object) -> str:
+    """The failed nodes of a dbt result and their messages, on one line."""
     rows = getattr(result, "results", None) or []
     failed = [
         f"{r.node.name}: {r.message}"

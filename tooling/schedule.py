@@ -2,9 +2,17 @@
 
 - The feeder runs as a child (``--processing-time``, its own process group) and is started
   again if it dies.
-- Every interval (the first at once) ``dbt source freshness`` and then ``dbt build`` run under
+- Every interval (the first at once) ``dbt build`` and then ``dbt source freshness`` run under
   the lakehouse's lock (tooling/lock.py): never two dbt runs at once, nor a run beside
   ``./lakehouse maintain``. A tick that finds the lock taken is skipped and says by whom.
+- On the local target dbt runs in the warm engine (tooling/engine.py): one Spark session kept
+  across runs, so a run pays for its statements, not for a JVM start. An engine that dies is
+  started again and the run it interrupted redone. ``warm=False`` (``--cold``) starts a dbt
+  process per run instead; on the cluster target the Thrift server is the warm engine.
+- ``tests_every_s`` (``--tests-every``) trades safety for freshness: a run is ``dbt run``, no
+  data or unit test, unless that long has passed since the last ``dbt build`` (or the last run
+  failed). A build's tests stop a bad model's children; a plain run does not, so the default
+  builds every run.
 - A failed build is retried at the next tick: runs are incremental and idempotent, so a
   retry redoes exactly what is missing.
 - One line per run on the terminal and in ``LAKEHOUSE_DIR/runs/schedule.jsonl``.
@@ -32,25 +40,29 @@ from types import FrameType
 from streaming.spark import FEEDER, submit_command, submit_env
 from tooling import lock, processes
 from tooling.dbt_runner import dbt_env
+from tooling.engine import Engine, EngineDied, EngineError, EngineResult
 from tooling.settings import REPO_ROOT, Settings
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_FEEDER_ARGS = ["--processing-time", "30 seconds"]
 STOP_GRACE_S = 30
+# a run the engine's death interrupted is redone at once, this many times, then left to the
+# next tick
+ENGINE_REDOS = 2
 
 
 class ScheduleError(Exception):
     """A schedule that cannot run, phrased as what to change."""
 
 
-def parse_interval(text: str) -> float:
+def parse_interval(text: str, option: str = "--every") -> float:
     """``90`` or ``90s``, ``10m``, ``1h``, ``1d`` -> seconds."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
     if not match:
-        raise ScheduleError(f"--every {text!r}: write it as 30s, 10m, 1h or 1d")
+        raise ScheduleError(f"{option} {text!r}: write it as 30s, 10m, 1h or 1d")
     seconds = float(match.group(1)) * UNITS[match.group(2) or "s"]
     if seconds < 1:
-        raise ScheduleError(f"--every {text!r}: at least one second")
+        raise ScheduleError(f"{option} {text!r}: at least one second")
     return seconds
 
 
@@ -62,12 +74,20 @@ class RunRecord:
     seconds: float
     freshness: str  # pass, or the worst status and the sources not fresh; not run
     detail: str = ""
+    engine: str = "cold"  # warm: in the warm engine; cold: a dbt process
+    build_seconds: float = 0.0  # dbt build alone (the run adds freshness, and any restart)
+    heap_mb: float = 0.0  # the warm engine's live heap after the run (after a full GC)
+    jvm_rss_mb: float = 0.0
+    engine_restarts: int = 0  # engines started again during this run
+    command: str = "build"  # build (models and their tests) or run (models only)
 
     def line(self) -> str:
         text = (
-            f"run {self.run} at {self.started_at[11:19]}: dbt build {self.status}"
+            f"run {self.run} at {self.started_at[11:19]}: dbt {self.command} {self.status}"
             f" in {self.seconds:.0f} s; bronze freshness {self.freshness}"
         )
+        if self.engine == "warm" and self.heap_mb:
+            text += f"; warm engine heap {self.heap_mb:.0f} MB, JVM {self.jvm_rss_mb:.0f} MB"
         return text + (f" ({self.detail})" if self.detail else "")
 
 
@@ -81,6 +101,8 @@ class Scheduler:
         runs: int | None = None,
         dbt_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        warm: bool = True,
+        tests_every_s: float = 0.0,
         say: Callable[[str], None] = print,
     ) -> None:
         self.settings = settings
@@ -88,12 +110,18 @@ class Scheduler:
         self.feeder_args = feeder_args
         self.runs = runs
         self.dbt_args = dbt_args or []
+        self.tests_every_s = tests_every_s
+        self._last_build = -float("inf")  # monotonic time of the last good build
         self.env = {**submit_env(settings), **dbt_env(settings), **(env or {})}
         self.say = say
         self.stopping = threading.Event()
         self.feeder: subprocess.Popen[bytes] | None = None
         self.feeder_starts = 0
         self.child: subprocess.Popen[bytes] | None = None
+        # the Thrift server of the cluster target is warm already
+        self.warm = warm and self.env.get("DBT_TARGET", "local") == "local"
+        self.engine: Engine | None = None
+        self.engine_starts = 0
         self._stop_asked = 0.0
         self.folder = settings.lakehouse_dir / "runs"
         self.records: list[RunRecord] = []
@@ -154,6 +182,57 @@ class Scheduler:
         finally:
             self.child = None
 
+    def _start_engine(self) -> Engine:
+        if self.engine is not None:
+            self.engine.stop(STOP_GRACE_S)
+        self.engine_starts += 1
+        engine = Engine(self.settings, self.env, self._log("dbt.log"))
+        engine.start()
+        self.engine = engine
+        verb = "started" if self.engine_starts == 1 else "started again"
+        self.say(
+            f"schedule: warm engine {verb} (pid {engine.pid}, JVM {engine.jvm_pid}; "
+            f"log {self._log('dbt.log')})"
+        )
+        return engine
+
+    def _escalate(self) -> None:
+        """While a run waits on the engine: SIGKILL once the stop's grace is over."""
+        overdue = self._stop_asked and time.monotonic() - self._stop_asked > STOP_GRACE_S
+        if overdue and self.engine is not None:
+            self.engine.signal(signal.SIGKILL)
+
+    def _warm_dbt(self, args: list[str], record: RunRecord | None) -> int:
+        """``dbt ARGS`` in the warm engine, started (again) when needed; a run the engine's
+        death interrupted is redone (runs are idempotent)."""
+        for _ in range(1 + ENGINE_REDOS):
+            engine = self.engine
+            if engine is None or not engine.alive():
+                if engine is not None and record is not None:
+                    record.engine_restarts += 1
+                engine = self._start_engine()
+            try:
+                result: EngineResult = engine.run(args, on_wait=self._escalate)
+            except EngineDied as exc:
+                if self.stopping.is_set():
+                    raise InterruptedError from None
+                self.say(
+                    f"schedule: the warm engine died during dbt {args[0]} ({exc}); "
+                    "starting it again and redoing the run"
+                )
+                engine.stop(STOP_GRACE_S)
+                continue
+            if record is not None:
+                record.heap_mb, record.jvm_rss_mb = result.heap_mb, result.jvm_rss_mb
+            return 0 if result.ok else 1
+        return 1
+
+    def _run_dbt(self, args: list[str], record: RunRecord | None) -> int:
+        """``dbt ARGS``: its exit code; ``record`` gets the warm engine's figures."""
+        if self.warm:
+            return self._warm_dbt(args, record)
+        return self._dbt(args, "dbt.log")
+
     @staticmethod
     def _stop(process: subprocess.Popen[bytes] | None) -> None:
         if process is not None:
@@ -162,42 +241,44 @@ class Scheduler:
     # --- one tick --------------------------------------------------------------------------
 
     def tick(self, n: int) -> RunRecord:
-        started = datetime.now(UTC)
         began = time.monotonic()
+        record = RunRecord(
+            n,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            "ok",
+            0.0,
+            "not run",
+            engine="warm" if self.warm else "cold",
+            command="build" if began - self._last_build >= self.tests_every_s else "run",
+        )
         try:
             with lock.exclusive(self.settings, f"lakehouse run, run {n}"):
-                code = self._dbt(["build", *self.dbt_args], "dbt.log")
+                code = self._run_dbt([record.command, *self.dbt_args], record)
+                if code == 0 and record.command == "build":
+                    self._last_build = began
+                record.build_seconds = round(time.monotonic() - began, 1)
                 if self.stopping.is_set():
                     raise InterruptedError
                 # after the build: its on-run-start has registered every bronze table
-                self._dbt(["source", "freshness"], "dbt.log")
-                freshness = self._freshness()
+                self._run_dbt(["source", "freshness"], None)
+                record.freshness = self._freshness()
         except lock.Busy as exc:
-            return RunRecord(
-                n, started.isoformat(timespec="seconds"), "skipped", 0.0, "not run", str(exc)
-            )
+            record.status, record.detail = "skipped", str(exc)
+            return record
+        except EngineError as exc:  # it did not start: the next tick tries again
+            code, record.detail = 1, f"{exc}; retried at the next tick"
         except InterruptedError:
             code = -1
-            freshness = "not run"
-        seconds = round(time.monotonic() - began, 1)
+        record.seconds = round(time.monotonic() - began, 1)
         if self.stopping.is_set():
-            return RunRecord(
-                n,
-                started.isoformat(timespec="seconds"),
-                "interrupted",
-                seconds,
-                freshness,
-                "stopped by the user; the next run redoes it",
+            record.status = "interrupted"
+            record.detail = "stopped by the user; the next run redoes it"
+        elif code != 0:
+            record.status = "failed"
+            record.detail = record.detail or (
+                f"exit {code}, retried at the next tick; log {self._log('dbt.log')}"
             )
-        status = "ok" if code == 0 else "failed"
-        detail = (
-            ""
-            if code == 0
-            else f"exit {code}, retried at the next tick; log {self._log('dbt.log')}"
-        )
-        return RunRecord(
-            n, started.isoformat(timespec="seconds"), status, seconds, freshness, detail
-        )
+        return record
 
     def _freshness(self) -> str:
         """The worst freshness status of the bronze sources, naming the ones not fresh."""
@@ -229,6 +310,8 @@ class Scheduler:
         if child is not None and child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGTERM)
+        if self.engine is not None:
+            self.engine.signal(signal.SIGTERM)
 
     def run(self) -> list[RunRecord]:
         previous = {
@@ -258,6 +341,8 @@ class Scheduler:
         finally:
             self.stopping.set()
             self._stop(self.child)
+            if self.engine is not None:
+                self.engine.stop(STOP_GRACE_S)
             self._stop(self.feeder)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -1,5 +1,6 @@
 """`./lakehouse run --every`: the feeder kept running, dbt built on a schedule under the
-lakehouse's lock, a tick skipped while another holds it, Ctrl-C stopping everything."""
+lakehouse's lock in the warm engine, a tick skipped while another holds it, Ctrl-C stopping
+everything; an engine killed mid-run started again and its run redone exactly."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from streaming import producer
-from tests.integration.inbox import write_json_lines
+from tests.integration.inbox import append_to_bronze, write_json_lines
 from tooling import lock, processes
+from tooling.fingerprint import fingerprint
 from tooling.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.integration
@@ -110,6 +114,7 @@ def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
         for line in (lake.lakehouse_dir / "runs" / "schedule.jsonl").read_text().splitlines()
     ]
     assert [r["status"] for r in records[:2]] == ["skipped", "ok"]
+    assert records[1]["engine"] == "warm" and records[1]["heap_mb"] > 0, records[1]
     assert records[-1]["status"] in ("interrupted", "ok")
     staged = spark.read.format("delta").load(
         str(lake.warehouse_dir / "silver.db" / "stg_bronze__web_events")
@@ -117,8 +122,13 @@ def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
     assert staged.count() == EVENTS, "the running feeder landed the files, dbt staged them"
 
     feeder_pid = int(started.split("pid ")[1].split(";")[0])
-    # the feeder's whole process group is gone (the JVM and its Python driver)
+    # the feeder's whole process group is gone (the JVM and its Python driver), and so is
+    # the warm engine's
     assert processes.group_members(feeder_pid) == []
+    engine_pid = int(
+        next(x for x in lines if "warm engine started" in x).split("pid ")[1].split(",")[0]
+    )
+    assert processes.group_members(engine_pid) == []
     with lock.exclusive(lake, "the test, after"):  # released
         pass
 
@@ -137,9 +147,80 @@ def test_a_failed_build_is_retried_at_the_next_tick(settings, tmp_path):
     assert [r.status for r in records] == ["failed", "failed"], lines
     assert all("retried at the next tick" in r.detail for r in records), lines
     assert time.monotonic() - began >= 3.0, "the second run waited for its tick"
-    assert "dbt build failed" in lines[0] and lines[-1].startswith("schedule: stopped after 2")
+    runs = [line for line in lines if line.startswith("run ")]
+    assert "dbt build failed" in runs[0] and lines[-1].startswith("schedule: stopped after 2")
+    assert sum("warm engine started" in line for line in lines) == 1, "one engine, kept"
     log = (lake.lakehouse_dir / "runs" / "dbt.log").read_text()
     # both runs said why, for the build and for the freshness check after it
     assert log.count("Could not find profile named 'lakehouse'") == 4, log[-2000:]
     with lock.exclusive(lake, "the test, after"):
         pass
+
+
+def _kill_when_started(log: Path, model: str, pid_of, seen: dict, timeout_s: float) -> None:
+    """SIGKILL the warm engine's JVM once dbt's log says ``model`` started writing; ``seen``
+    gets the log as it stood at the kill."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        jvm = pid_of()
+        if f"START sql incremental model {model} " in text and jvm:
+            os.kill(jvm, signal.SIGKILL)
+            seen["at_kill"] = log.read_text(errors="replace")
+            return
+        time.sleep(0.1)
+
+
+def test_a_killed_engine_is_started_again_and_its_run_redone_exactly(spark, settings):
+    """The warm engine's JVM is killed while the first build writes staging: the scheduler
+    says so, starts a new engine and redoes the run, and every silver and gold table then
+    equals a full refresh over the same data."""
+    from tooling.schedule import Scheduler
+
+    lake = Settings(settings.lakehouse_dir / "killed-engine-lake", settings.jars_dir, "127.0.0.1:9")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    delivered = {}
+    for kind, topic in (("web", "web_events"), ("ide", "ide_events")):
+        events = producer.build_events(kind, EVENTS, 31, start, timedelta(hours=2), 0.1, 0.05)
+        append_to_bronze(spark, lake, topic, events, f"{topic}-0")
+        delivered[topic] = events
+    lines: list[str] = []
+    # models only: the data tests are not what this is about
+    no_tests = ["--exclude", "resource_type:test", "resource_type:unit_test"]
+    scheduler = Scheduler(lake, 1.0, runs=1, dbt_args=no_tests, say=lines.append)
+    model = "silver.stg_bronze__web_events"
+    seen: dict[str, str] = {}
+    killer = threading.Thread(
+        target=_kill_when_started,
+        args=(
+            lake.lakehouse_dir / "runs" / "dbt.log",
+            model,
+            lambda: scheduler.engine and scheduler.engine.jvm_pid,
+            seen,
+            300,
+        ),
+        daemon=True,
+    )
+    killer.start()
+    try:
+        record = scheduler.tick(1)
+        killer.join(timeout=5)
+        assert "at_kill" in seen, f"{model} never started: {lines}"
+        # the kill interrupted real work: the model had started and not finished
+        assert f"OK created sql incremental model {model} " not in seen["at_kill"]
+        assert record.status == "ok" and record.engine_restarts == 1, (record, lines)
+        assert any("warm engine died during dbt build" in x for x in lines), lines
+        assert any("warm engine started again" in x for x in lines), lines
+        incremental = fingerprint(spark, lake.warehouse_dir)
+        assert scheduler.engine is not None
+        assert scheduler.engine.run(["run", "--full-refresh"]).ok
+    finally:
+        if scheduler.engine is not None:
+            scheduler.engine.stop()
+    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # tables replaced by the refresh
+    assert fingerprint(spark, lake.warehouse_dir) == incremental
+    # each web event once (re-deliveries dropped by their event_uuid), and sessions built
+    unique = len({e["event_uuid"] for e in delivered["web_events"]})
+    assert len(delivered["web_events"]) > unique, "the batch re-delivers some events"
+    assert incremental["silver.stg_bronze__web_events"]["rows"] == unique, incremental
+    assert incremental["silver.web_sessions"]["rows"] > 0, incremental

@@ -9,7 +9,10 @@ on the shared SparkSession) updates staging and silver incrementally, and every 
 is compared row for row with the pure-Python reference over all events delivered so far.
 After the last batch a full refresh must give the same rows.
 
-LAKEHOUSE_PROPERTY_ORDERS sets how many arrival orders to try (CI: 10).
+LAKEHOUSE_PROPERTY_ORDERS sets how many arrival orders to try (CI: 1, users: 50).
+
+Order 0 runs in the warm engine of `./lakehouse run`, over LAKEHOUSE_WARM_RUNS batches in one
+engine (default 20; CI: 3), with the engine's live heap recorded after each run.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import itertools
 import json
 import os
 import random
+import re
 import time
 from datetime import UTC, datetime
 
@@ -25,11 +29,14 @@ import pytest
 
 from tests.integration import reference
 from tests.integration.inbox import append_to_bronze
-from tooling.dbt_runner import run_in_process
+from tooling.dbt_runner import dbt_env, run_in_process
+from tooling.engine import Engine
+from tooling.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 ORDERS = int(os.environ.get("LAKEHOUSE_PROPERTY_ORDERS", "10"))
+WARM_RUNS = int(os.environ.get("LAKEHOUSE_WARM_RUNS", "20"))
 GAP = reference.GAP_MS
 # deltas between consecutive events of a key: the boundaries, ties, and real gaps
 DELTAS = [0, 1, 1_000, 60_000, 240_000, GAP - 1, GAP, GAP + 1, 900_000, 7_200_000]
@@ -255,11 +262,19 @@ def _collect(spark, queries: dict[str, str]) -> dict[str, list[tuple]]:
     }
 
 
-def _actual(spark) -> dict[str, list[tuple]]:
-    return _collect(spark, ACTUAL_SQL)
+def _by_path(sql: str, warehouse=None) -> str:
+    """``sql`` with its silver and gold tables read by path from ``warehouse`` (another
+    lakehouse's, whose metastore the warm engine holds); unchanged without one."""
+    if warehouse is None:
+        return sql
+    return re.sub(r"\b(silver|gold)\.(\w+)", rf"delta.`{warehouse}/\1.db/\2`", sql)
 
 
-def _assert_gold_counts(spark, expected, context: str) -> None:
+def _actual(spark, warehouse=None) -> dict[str, list[tuple]]:
+    return _collect(spark, {name: _by_path(sql, warehouse) for name, sql in ACTUAL_SQL.items()})
+
+
+def _assert_gold_counts(spark, expected, context: str, warehouse=None) -> None:
     """Gold's per-day sessions and events agree with the reference's sessions."""
     day = lambda ms: datetime.fromtimestamp(ms / 1000, tz=UTC).date()  # noqa: E731
     web: dict[tuple, list[int]] = {}
@@ -272,20 +287,22 @@ def _assert_gold_counts(spark, expected, context: str) -> None:
         ide[(s[2], day(s[3]))] = ide.get((s[2], day(s[3])), 0) + 1
     got_web = {
         (r.host, r.session_date): [r.sessions, r.events]
-        for r in spark.table("gold.host_daily_metrics").collect()
+        for r in spark.sql(_by_path("select * from gold.host_daily_metrics", warehouse)).collect()
     }
     got_ide = {
         (r.product_code, r.session_date): r.sessions
-        for r in spark.table("gold.ide_product_daily_metrics").collect()
+        for r in spark.sql(
+            _by_path("select * from gold.ide_product_daily_metrics", warehouse)
+        ).collect()
         if r.sessions
     }
     assert got_web == web, f"{context}: gold.host_daily_metrics disagrees with the reference"
     assert got_ide == ide, f"{context}: gold.ide_product_daily_metrics disagrees with the reference"
 
 
-def _assert_equal(spark, expected, context: str) -> None:
+def _assert_equal(spark, expected, context: str, warehouse=None) -> None:
     key = _row_key
-    actual = _actual(spark)
+    actual = _actual(spark, warehouse)
     for name, rows in expected.items():
         want = sorted(rows, key=key)
         got = actual[name]
@@ -296,49 +313,101 @@ def _assert_equal(spark, expected, context: str) -> None:
         )
 
 
+# the quarantine as the view shows it, and as staging holds it (read by path)
+QUARANTINE_SQL = "select reason, count(*) from silver.events_quarantine group by reason"
+QUARANTINE_BY_PATH_SQL = """
+    select quarantine_reason, count(*)
+    from (
+        select quarantine_reason from silver.stg_bronze__ide_events
+        union all
+        select quarantine_reason from silver.stg_bronze__web_events
+    )
+    where quarantine_reason is not null
+    group by quarantine_reason"""
+
+
 @pytest.mark.parametrize("order", range(ORDERS))
 def test_incremental_equals_reference_for_any_arrival_order(
     spark, settings, empty_lakehouse, order
 ):
+    """Order 0 runs in the warm engine of `./lakehouse run` (tooling/engine.py), over
+    WARM_RUNS batches in one engine: after each run silver equals the reference, so nothing a
+    run leaves in the session (views, caches, settings, Delta's cached logs) changes the
+    next, and the engine's live heap (after a full GC) stays bounded. The other orders run
+    in-process in the test's session, over 3 batches."""
+    warm = order == 0
     rng = random.Random(1000 + order)
-    ide_batches = _arrivals(rng, _ide_corpus(rng), batches=3)
-    web_batches = _arrivals(rng, _web_corpus(rng), batches=3)
+    batches = WARM_RUNS if warm else 3
+    ide_batches = _arrivals(rng, _ide_corpus(rng), batches=batches)
+    web_batches = _arrivals(rng, _web_corpus(rng), batches=batches)
 
+    lake, warehouse, engine = settings, None, None
+    if warm:
+        lake = Settings(settings.lakehouse_dir / "warm-lake", settings.jars_dir, "127.0.0.1:9")
+        warehouse = lake.warehouse_dir
+        engine = Engine(lake, {**os.environ, **dbt_env(lake)}, lake.lakehouse_dir / "engine.log")
+        engine.start()
+    heaps: list[float] = []
+
+    def dbt(args: list[str]) -> None:
+        if engine is None:
+            run_in_process(settings, args, quiet=True)
+            return
+        result = engine.run(args)
+        assert result.ok, f"order {order}: dbt {' '.join(args)}: {result.detail}"
+        heaps.append(result.heap_mb)
+
+    try:
+        _check_order(spark, lake, order, ide_batches, web_batches, dbt, warehouse)
+    finally:
+        if engine is not None:
+            engine.stop()
+    if warm:
+        print(f"order 0, warm engine: live heap after each run {heaps} MB")
+        # bounded: after the first runs filled its caches, no run holds much more
+        steady = max(heaps[:3])
+        assert all(h <= 2 * steady + 128 for h in heaps[3:]), f"live heap by run: {heaps}"
+
+
+def _check_order(spark, lake, order, ide_batches, web_batches, dbt, warehouse) -> None:
     select = WITH_GOLD if order < GOLD_ORDERS else SELECT
-    run_in_process(settings, ["seed"], quiet=True)
+    dbt(["seed"])
     timings = []
     ide_seen: list[dict] = []
     web_seen: list[dict] = []
     for n, (ide_batch, web_batch) in enumerate(zip(ide_batches, web_batches, strict=True)):
-        append_to_bronze(spark, settings, "ide_events", ide_batch, f"property-batch-{n:03d}")
-        append_to_bronze(spark, settings, "web_events", web_batch, f"property-batch-{n:03d}")
+        append_to_bronze(spark, lake, "ide_events", ide_batch, f"property-batch-{n:03d}")
+        append_to_bronze(spark, lake, "web_events", web_batch, f"property-batch-{n:03d}")
         ide_seen += ide_batch
         web_seen += web_batch
         started = time.monotonic()
-        run_in_process(settings, ["run", *select, *VARS], quiet=True)
+        dbt(["run", *select, *VARS])
         timings.append(time.monotonic() - started)
         expected = _expected(ide_seen, web_seen)
-        _assert_equal(spark, expected, f"order {order}, after batch {n}")
+        _assert_equal(spark, expected, f"order {order}, after batch {n}", warehouse)
         if select is WITH_GOLD:
-            _assert_gold_counts(spark, expected, f"order {order}, after batch {n}")
+            _assert_gold_counts(spark, expected, f"order {order}, after batch {n}", warehouse)
 
     if order == 0:
         # a rerun with nothing new changes nothing (once: it costs a dbt run)
-        run_in_process(settings, ["run", *select, *VARS], quiet=True)
-        _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, rerun, no new data")
+        dbt(["run", *select, *VARS])
+        expected = _expected(ide_seen, web_seen)
+        _assert_equal(spark, expected, f"order {order}, rerun, no new data", warehouse)
 
-    incremental_gold = _collect(spark, GOLD_SQL) if select is WITH_GOLD else None
-    run_in_process(settings, ["run", "--full-refresh", *select, *VARS], quiet=True)
-    _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, full refresh")
+    gold_sql = {name: _by_path(sql, warehouse) for name, sql in GOLD_SQL.items()}
+    incremental_gold = _collect(spark, gold_sql) if select is WITH_GOLD else None
+    dbt(["run", "--full-refresh", *select, *VARS])
+    if warehouse is not None:  # the full refresh replaced the tables behind this JVM's cache
+        spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+    _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, full refresh", warehouse)
     if incremental_gold is not None:
-        assert _collect(spark, GOLD_SQL) == incremental_gold, (
+        assert _collect(spark, gold_sql) == incremental_gold, (
             f"order {order}: incremental gold differs from a full refresh"
         )
     print(f"order {order}: incremental dbt runs took {', '.join(f'{t:.1f}s' for t in timings)}")
 
-    quarantined = spark.sql(
-        "select reason, count(*) from silver.events_quarantine group by reason"
-    ).collect()
+    quarantine = QUARANTINE_SQL if warehouse is None else QUARANTINE_BY_PATH_SQL
+    quarantined = spark.sql(_by_path(quarantine, warehouse)).collect()
     assert dict((r[0], r[1]) for r in quarantined) == {
         "missing_key:user_id": 1,
         "missing_key:product_code": 1,

@@ -26,3 +26,28 @@ def test_an_unknown_kind_is_a_one_line_error_and_exit_2():
     result = runner.invoke(app, ["produce", "--kind", "nope"])
     assert result.exit_code == 2
     assert "--kind must be web, ide or all" in result.output
+
+
+def test_dbt_refuses_while_the_warm_engine_holds_the_metastore(tmp_path, monkeypatch):
+    """A process that looks like the warm engine (its command line holds tooling.engine) and
+    whose pid is in the lakehouse's engine.pid: `dbt` says who holds the metastore, exit 1."""
+    import subprocess
+    import sys
+
+    from tooling.engine import pid_file
+    from tooling.settings import load
+
+    monkeypatch.setenv("LAKEHOUSE_DIR", str(tmp_path))
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "tooling.engine"]
+    )
+    try:
+        pid_file(load()).parent.mkdir(parents=True)
+        pid_file(load()).write_text(str(holder.pid))
+        result = runner.invoke(app, ["dbt", "debug"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert f"warm engine of `./lakehouse run` (pid {holder.pid})" in result.output
