@@ -9,7 +9,10 @@ keeps one engine instead and sends it each run:
   (dbt's arguments, one JSON line each) from one pipe, runs each through ``dbtRunner`` on the
   ``session`` method, and answers on another pipe. dbt's own output goes to the log.
 - Nothing leaks from one run into the next (``reset_session``): cached tables, temporary
-  views, the current database, session settings a run changed, Delta's cached table logs.
+  views, the current database, session settings a run changed. Delta's cached table logs
+  are kept: Delta brings a cached log up to date on every read, and sees a table that another
+  process deleted and created again at its path (tests/integration/test_engine.py), so
+  dropping them would only cost every run the log replay of every table.
   The UI's stores keep a bounded number of jobs and queries.
 - Every answer carries the engine's memory after a full GC (the JVM's live heap, the JVM's and
   Python's resident sizes), so a schedule can show that it stays bounded.
@@ -105,9 +108,6 @@ def reset_session(spark: SparkSession, baseline: dict[str, str] | None = None) -
         for key, value in baseline.items():
             if current.get(key) != value and spark.conf.isModifiable(key):
                 spark.conf.set(key, value)
-    # Delta caches each path's log in the JVM; a table recreated at the same path (a
-    # --full-refresh elsewhere, a restore) would be seen at its old version.
-    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # type: ignore[union-attr]
 
 
 def _rss_mb(pid: int | str) -> float:

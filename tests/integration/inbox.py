@@ -28,8 +28,8 @@ def land(settings, inbox: Path, events: dict[str, list[dict]], name: str) -> Non
 
 def append_to_bronze(spark, settings, topic: str, events: list[dict], source_file: str) -> None:
     """``events`` appended to the topic's bronze table as the feeder writes them (its
-    ``bronze.finish``), in this process: quicker than a feeder run when the path from Kafka is
-    not what a test is about."""
+    ``bronze.finish``, the change data feed on), in this process: quicker than a feeder run
+    when the path from Kafka is not what a test is about."""
     from pyspark.sql import functions as F
 
     df = spark.createDataFrame([(json.dumps(e),) for e in events], "raw_value string").select(
@@ -41,10 +41,21 @@ def append_to_bronze(spark, settings, topic: str, events: list[dict], source_fil
         F.lit(None).cast("timestamp").alias("kafka_timestamp"),
         F.lit(source_file).alias("source_file"),
     )
-    (
-        bronze.finish(df, topic)
-        .write.format("delta")
-        .mode("append")
-        .partitionBy(bronze.PARTITION_COLUMN)
-        .save(str(settings.bronze_table(topic)))
-    )
+    # a table this creates records a change data feed from its first commit, as the
+    # feeder's do (streaming/feeder.py)
+    cdf = "spark.databricks.delta.properties.defaults.enableChangeDataFeed"
+    previous = spark.conf.get(cdf, None)
+    spark.conf.set(cdf, "true")
+    try:
+        (
+            bronze.finish(df, topic)
+            .write.format("delta")
+            .mode("append")
+            .partitionBy(bronze.PARTITION_COLUMN)
+            .save(str(settings.bronze_table(topic)))
+        )
+    finally:
+        if previous is None:
+            spark.conf.unset(cdf)
+        else:
+            spark.conf.set(cdf, previous)
