@@ -182,7 +182,7 @@ def test_a_killed_engine_is_started_again_and_its_run_redone_exactly(spark, sett
     delivered = {}
     for kind, topic in (("web", "web_events"), ("ide", "ide_events")):
         events = producer.build_events(kind, EVENTS, 31, start, timedelta(hours=2), 0.1, 0.05)
-        append_to_bronze(spark, lake, topic, events, f"{topic}-0")
+        append_to_bronze(spark, lake, topic, events, f"{topic}-0", change_feed=True)
         delivered[topic] = events
     lines: list[str] = []
     # the web chain's models only: other models and the data tests are not what this is about
@@ -224,4 +224,5 @@ def test_a_killed_engine_is_started_again_and_its_run_redone_exactly(spark, sett
     unique = len({e["event_uuid"] for e in delivered["web_events"]})
     assert len(delivered["web_events"]) > unique, "the batch re-delivers some events"
     assert incremental["silver.stg_bronze__web_events"]["rows"] == unique, incremental
-    assert incremental["silver.web_sessions"]["rows"] > 0, incremental
+    sessions = incremental["silver.web_sessions"]["rows"]
+    assert isinstance(sessions, int) and sessions > 0, incremental
