@@ -9,7 +9,7 @@ on the shared SparkSession) updates staging and silver incrementally, and every 
 is compared row for row with the pure-Python reference over all events delivered so far.
 After the last batch a full refresh must give the same rows.
 
-LAKEHOUSE_PROPERTY_ORDERS sets how many arrival orders to try (CI: 1, users: 50).
+LAKEHOUSE_PROPERTY_ORDERS sets how many arrival orders to try (default 10; CI: 1).
 
 Order 0 runs in the warm engine of `./lakehouse run`, over LAKEHOUSE_WARM_RUNS batches in one
 engine (default 20; CI: 3), with the engine's live heap recorded after each run.
