@@ -21,7 +21,7 @@ keeps one engine instead and sends it each run:
   incremental and idempotent, so a redone run ends where an uninterrupted one would.
 
 The engine holds this lakehouse's embedded metastore for as long as it runs, like the cluster's
-Thrift server: other dbt commands wait until it stops (README: "Operating it").
+Thrift server: ``./lakehouse dbt`` refuses while it does (README: "Operating it").
 """
 
 from __future__ import annotations
@@ -201,7 +201,6 @@ class Engine:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
         self.jvm_pid: int | None = None
-        self.started_memory: dict[str, float] = {}
         self._requests: IO[str] | None = None
         self._replies: IO[str] | None = None
         self._buffer = ""
@@ -244,7 +243,6 @@ class Engine:
                 f"the warm engine did not start ({exc}): {processes.tail(self.log)}"
             ) from None
         self.jvm_pid = ready.get("jvm_pid")
-        self.started_memory = {k: v for k, v in ready.items() if k.endswith("_mb")}
 
     def run(self, args: list[str], on_wait: Callable[[], None] | None = None) -> EngineResult:
         """``dbt ARGS`` in the engine (``on_wait`` called every second while it runs).

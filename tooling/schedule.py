@@ -75,7 +75,7 @@ class RunRecord:
     freshness: str  # pass, or the worst status and the sources not fresh; not run
     detail: str = ""
     engine: str = "cold"  # warm: in the warm engine; cold: a dbt process
-    build_seconds: float = 0.0  # dbt build alone (the run adds freshness, and any restart)
+    build_seconds: float = 0.0  # the dbt build (or run) alone: the run adds freshness
     heap_mb: float = 0.0  # the warm engine's live heap after the run (after a full GC)
     jvm_rss_mb: float = 0.0
     engine_restarts: int = 0  # engines started again during this run
@@ -220,8 +220,7 @@ class Scheduler:
                     f"schedule: the warm engine died during dbt {args[0]} ({exc}); "
                     "starting it again and redoing the run"
                 )
-                engine.stop(STOP_GRACE_S)
-                continue
+                continue  # _start_engine reaps the dead one
             if record is not None:
                 record.heap_mb, record.jvm_rss_mb = result.heap_mb, result.jvm_rss_mb
             return 0 if result.ok else 1
