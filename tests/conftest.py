@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from streaming import kafka_local
+from tooling.engine import reset_session
 from tooling.processes import free_port_pair, process_table
 from tooling.settings import REPO_ROOT, Settings
 
@@ -150,9 +151,6 @@ def empty_lakehouse(spark, settings: Settings):
     # seen at its old version (its history replaced behind the cache's back).
     spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
     # Cached rows and temporary views (dbt's __dbt_tmp views) of the last run would name
-    # tables and versions that no longer exist.
-    spark.catalog.clearCache()
-    for table in spark.catalog.listTables():
-        if table.isTemporary:
-            spark.catalog.dropTempView(table.name)
+    # tables and versions that no longer exist: forgotten as the warm engine forgets them.
+    reset_session(spark)
     return spark
