@@ -80,6 +80,16 @@ def _new_and_not_benign(running: dict[int, tuple[int, str]], before: set[int]) -
     return {p: c for p, (_, c) in running.items() if p not in before and not benign(p)}
 
 
+def pytest_runtest_logreport(report) -> None:
+    """Each test's time, and a failure's traceback, as soon as it ends, not only in the summary
+    at the end: a CI run stopped by its time limit still shows where its time went and why a
+    test failed."""
+    if report.when == "call" or report.failed:
+        print(f" [{report.when} {report.duration:.0f} s]", end="", flush=True)
+    if report.failed:
+        print(f"\n--- {report.nodeid} failed ({report.when}) ---\n{report.longreprtext}", flush=True)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if LEAKS:
         terminalreporter.write_sep("=", f"processes left running by tests: {len(LEAKS)}")
