@@ -81,13 +81,14 @@ def _new_and_not_benign(running: dict[int, tuple[int, str]], before: set[int]) -
 
 
 def pytest_runtest_logreport(report) -> None:
-    """Each test's time, and a failure's traceback, as soon as it ends, not only in the summary
-    at the end: a CI run stopped by its time limit still shows where its time went and why a
-    test failed."""
-    if report.when == "call" or report.failed:
-        print(f" [{report.when} {report.duration:.0f} s]", end="", flush=True)
+    """Each phase of 5 s or more with its test's name, and a failure's traceback, as soon as it
+    ends, not only in the summary at the end: a CI run stopped by its time limit still shows
+    where its time went and why a test failed."""
+    if report.duration >= 5 or report.failed:
+        print(f"\n[{report.when} {report.duration:.0f} s] {report.nodeid}", flush=True)
     if report.failed:
-        print(f"\n--- {report.nodeid} failed ({report.when}) ---\n{report.longreprtext}", flush=True)
+        heading = f"--- {report.nodeid} failed ({report.when}) ---"
+        print(f"\n{heading}\n{report.longreprtext}", flush=True)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
