@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,8 +50,9 @@ def _descendants() -> dict[int, tuple[int, str]]:
 @pytest.fixture(autouse=True)
 def _no_leaked_processes(request) -> Iterator[None]:
     """Every process a test starts must be gone when it ends (fixtures' broker and Spark
-    aside): a leftover feeder or JVM would slow, or skew, every test after it. Leaks are
-    listed at the end of the run."""
+    aside): a leftover feeder or JVM would slow, or skew, every test after it. A leak fails
+    the test that leaked (an error in its teardown), is killed so that it skews nothing
+    after, and is listed again at the end of the run."""
     before = set(_descendants())
     yield
     deadline = time.monotonic() + 10  # a JVM may take a moment to exit after its signal
@@ -59,7 +61,14 @@ def _no_leaked_processes(request) -> Iterator[None]:
         if not leaks or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    LEAKS.extend(f"{request.node.nodeid}: pid {p} {c[:160]}" for p, c in leaks.items())
+    if not leaks:
+        return
+    found = [f"pid {p} {c[:160]}" for p, c in leaks.items()]
+    LEAKS.extend(f"{request.node.nodeid}: {line}" for line in found)
+    for pid in leaks:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the test left {len(found)} process(es) running: " + "; ".join(found))
 
 
 def _new_and_not_benign(running: dict[int, tuple[int, str]], before: set[int]) -> dict[int, str]:

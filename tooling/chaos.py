@@ -4,14 +4,15 @@ duplicated. ``./lakehouse chaos`` runs the long version; tests/integration/test_
 runs a short one in CI.
 
 Feeder: one known corpus of IDE events is produced in chunks while the feeder runs with a
-processing-time trigger and is killed (the whole process group, SIGKILL) at random moments,
-then restarted; once, the broker is stopped and started while the feeder runs. A final
-``--available-now`` run drains the topic. Every event must be in bronze exactly once (by
-Kafka offset and by identity), and in staging once.
+processing-time trigger and is killed (the whole process group, SIGKILL) after a random time,
+as soon as a micro-batch is under way, then restarted; once, the broker is stopped and
+started while the feeder runs. A final ``--available-now`` run drains the topic. Every event
+must be in bronze exactly once (by Kafka offset and by identity), and in staging once.
 
 dbt: rounds of late-arriving web and IDE events land through the files source; each round's
-``dbt run`` is killed at a random moment and run again. At the end every table must equal
-a ``--full-refresh`` over the same data (row count and content hash of each table).
+``dbt run`` is killed while its n-th model runs (n random) and run again. At the end every
+table must equal a ``--full-refresh`` over the same data (row count and content hash of each
+table).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -119,6 +121,54 @@ def _kill(proc: subprocess.Popen[Any]) -> None:
     processes.stop_group(proc, grace_s=0, sig=signal.SIGKILL)
 
 
+def _batches(folder: Path) -> int:
+    """The last micro-batch a checkpoint's ``offsets`` or ``commits`` folder records (-1:
+    none)."""
+    names = [int(f.name) for f in folder.iterdir() if f.name.isdigit()] if folder.is_dir() else []
+    return max(names, default=-1)
+
+
+def _kill_mid_batch(
+    feeder: subprocess.Popen[bytes],
+    started: float,
+    checkpoint: Path,
+    table: Path,
+    *,
+    after_a_commit: bool,
+    committed_before: int,
+    timeout_s: float,
+) -> int | None:
+    """SIGKILL the feeder while it works on a micro-batch: the batch's offsets are in the
+    checkpoint, its commit is not, and this feeder has begun it (it wrote the batch's offsets,
+    or data files into the table, since it ``started``: a batch left open by the last kill
+    is otherwise "under way" before this JVM has even started). ``after_a_commit``: only
+    once this feeder has committed a batch (the checkpoint's last commit was
+    ``committed_before`` as it started), so the kill lands in a later one, not in the
+    first (a kill that always lands in the first batch would only ever redo it). Returns the
+    batch's number, or None (the feeder killed all the same) if none came within
+    ``timeout_s`` or the feeder exited."""
+    deadline = time.monotonic() + timeout_s
+
+    def begun_here(batch: int) -> bool:
+        offsets = checkpoint / "offsets" / str(batch)
+        if offsets.exists() and offsets.stat().st_mtime > started:
+            return True
+        return any(f.stat().st_mtime > started for f in table.rglob("*.parquet"))
+
+    try:
+        while time.monotonic() < deadline and feeder.poll() is None:
+            batch = _batches(checkpoint / "offsets")
+            committed = _batches(checkpoint / "commits")
+            ready = committed > committed_before or not after_a_commit
+            if ready and batch > committed and begun_here(batch):
+                _kill(feeder)
+                return batch
+            time.sleep(0.05)
+        return None
+    finally:
+        _kill(feeder)
+
+
 def run_feeder_chaos(
     settings: Settings,
     *,
@@ -130,7 +180,8 @@ def run_feeder_chaos(
     say: Callable[[str], None] = print,
 ) -> tuple[FeederOutcome, list[Event]]:
     """Kill the feeder ``kills`` times while ``events`` IDE events are produced (the broker
-    at ``settings.kafka_bootstrap`` must run, topic ide_events must exist), then drain.
+    at ``settings.kafka_bootstrap`` must run, topic ide_events must exist), then drain. Each
+    kill waits a random time in ``kill_after_s``, then for a micro-batch under way.
     Returns the outcome (bronze not yet counted: see ``count_bronze``) and the corpus."""
     rng = random.Random(seed)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
@@ -138,13 +189,17 @@ def run_feeder_chaos(
     outcome = FeederOutcome(produced=len(corpus))
     log = settings.lakehouse_dir / "chaos" / "feeder.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    # the corpus is spread over roughly the time the kills take
-    expected_s = kills * sum(kill_after_s) / 2
+    # the corpus is spread over roughly the time the kills take (each: the wait, then a
+    # micro-batch to interrupt, about 20 s after the JVM starts)
+    expected_s = kills * (sum(kill_after_s) / 2 + 20)
     chunks = max(10, kills * 3)
     sender = _Producer(settings.kafka_bootstrap, corpus, chunks, pause_s=expected_s / chunks)
     sender.start()
     restart_at = kills // 2 if restart_broker else -1
+    checkpoint = settings.checkpoint(f"bronze_{TOPIC}_kafka")
+    table = settings.bronze_table(TOPIC)
     for n in range(kills):
+        launched, committed = time.time(), _batches(checkpoint / "commits")
         feeder = _start_feeder(settings, log)
         wait = rng.uniform(*kill_after_s)
         if n == restart_at:
@@ -158,11 +213,25 @@ def run_feeder_chaos(
             time.sleep(wait / 2)
         else:
             time.sleep(wait)
-        if feeder.poll() is not None:
-            outcome.notes.append(f"run {n + 1}: the feeder had exited ({feeder.returncode})")
-        _kill(feeder)
+        # then the kill, as soon as a micro-batch is under way (its offsets written, its
+        # commit not yet): a kill that interrupts real work, not the JVM's start-up
+        batch = _kill_mid_batch(
+            feeder,
+            launched,
+            checkpoint,
+            table,
+            after_a_commit=n % 2 == 1,
+            committed_before=committed,
+            timeout_s=120,
+        )
+        if batch is None:
+            outcome.notes.append(
+                f"run {n + 1}: no micro-batch under way to kill (the feeder "
+                + ("had exited)" if feeder.returncode is not None else "was idle)")
+            )
+            continue
         outcome.kills += 1
-        say(f"chaos: feeder killed {outcome.kills}/{kills} after {wait:.1f} s")
+        say(f"chaos: feeder killed {outcome.kills}/{kills} in micro-batch {batch}, {wait:.1f} s in")
     sender.join(timeout=600)
     if sender.error is not None:
         raise ChaosError(f"the producer failed: {sender.error}")
@@ -238,6 +307,8 @@ class DbtOutcome:
     kills: int = 0
     rounds: int = 0
     killed_after_s: list[float] = field(default_factory=list)
+    # per kill: the model that was running (started, not finished) when dbt was killed
+    killed_in: list[str] = field(default_factory=list)
     tables: int = 0
     differing: list[str] = field(default_factory=list)  # tables unlike a full refresh
 
@@ -259,23 +330,53 @@ def _write_round(inbox: Path, n: int, seed: int, events: int) -> None:
         tmp.replace(path)
 
 
+# dbt's console lines as a model starts and as it ends (ok or not)
+_MODEL_START = re.compile(r" START sql \w+ model (\S+) ")
+_MODEL_END = re.compile(r" (?:OK created|ERROR creating) sql \w+ model (\S+) ")
+
+
+def running_model(log_text: str) -> str | None:
+    """The model dbt's console output shows as started and not yet ended (one thread)."""
+    started = _MODEL_START.findall(log_text)
+    ended = set(_MODEL_END.findall(log_text))
+    running = [m for m in started if m not in ended]
+    return running[-1] if running else None
+
+
+def _kill_in_model(
+    run: subprocess.Popen[Any], log: Path, nth: int, timeout_s: float
+) -> tuple[str, float] | None:
+    """SIGKILL ``run`` as soon as its ``nth`` model has started, so the kill lands in real
+    work (not in dbt's start-up). Returns the model it interrupted and the seconds since the
+    start, or None if the run ended first."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout_s and run.poll() is None:
+        text = log.read_text(errors="replace")
+        if len(_MODEL_START.findall(text)) >= nth and (model := running_model(text)):
+            _kill(run)
+            return model, round(time.monotonic() - began, 1)
+        time.sleep(0.1)
+    return None
+
+
 def run_dbt_chaos(
     settings: Settings,
     *,
     kills: int,
     events: int,
     seed: int,
-    kill_after_s: tuple[float, float] = (10.0, 45.0),
     say: Callable[[str], None] = print,
     spark: SparkSession | None = None,
 ) -> DbtOutcome:
     """Kill ``dbt run`` once in each of ``kills`` rounds and run it again: the first round is
-    the very first build, each later one a round of new late data. Then compare every table
-    with a full refresh. ``settings`` names a lakehouse of its own
+    the very first build, each later one a round of new late data. Each kill lands while a
+    model runs, the n-th of the run for a random n. Then compare every table with a full
+    refresh. ``settings`` names a lakehouse of its own
     (its metastore must be free: dbt runs in child processes). With ``spark`` (a running
     session, whatever its metastore) the tables are fingerprinted in it, by path, instead of
     in a JVM of their own each time."""
     from bench import steps
+    from tooling.dbt_runner import NO_TESTS
 
     rng = random.Random(seed)
     outcome = DbtOutcome()
@@ -298,47 +399,57 @@ def run_dbt_chaos(
         steps.feed(settings, feed_args, logs / f"feed-{n}.log", f"feeder, round {n}")
 
     dbt = str(Path(sys.executable).with_name("dbt"))
-    env = {**submit_env(settings), **_dbt_env(settings)}
+    env = {**submit_env(settings), **_dbt_env(settings), "PYTHONUNBUFFERED": "1"}
+    # seeds and models, as `dbt seed` then `dbt run` (one JVM instead of two)
+    models = ["build", *NO_TESTS]
 
     def killed_run(n: int) -> None:
-        """``dbt run`` killed at a random moment, then run again to the end."""
-        log = (logs / f"dbt-{n}-killed.log").open("ab")
+        """The models' build killed while its n-th model runs, then run again to the end."""
+        log = logs / f"dbt-{n}-killed.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        out = log.open("ab")
         try:
             run = subprocess.Popen(
-                [dbt, "run"],
+                [dbt, *models],
                 env=env,
                 cwd=REPO_ROOT,
-                stdout=log,
+                stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         finally:
-            log.close()
-        wait = rng.uniform(*kill_after_s)
-        time.sleep(wait)
-        if run.poll() is None:
+            out.close()
+        nth = rng.randint(1, 12)
+        try:
+            killed = _kill_in_model(run, log, nth, timeout_s=900)
+        finally:
             _kill(run)
+        if killed is not None:
+            model, after_s = killed
             outcome.kills += 1
-            outcome.killed_after_s.append(round(wait, 1))
-            say(f"chaos: dbt run killed {outcome.kills}/{kills} after {wait:.1f} s (round {n})")
+            outcome.killed_after_s.append(after_s)
+            outcome.killed_in.append(model)
+            say(
+                f"chaos: dbt killed {outcome.kills}/{kills} in {model}, model {nth} of the "
+                f"run, after {after_s:.1f} s (round {n})"
+            )
         else:
-            say(f"chaos: dbt run ended before its kill at {wait:.1f} s (round {n})")
-        steps.dbt(settings, ["run"], logs / f"dbt-{n}-rerun.log", f"dbt run after kill {n}")
+            say(f"chaos: dbt ended before its model {nth} started (round {n}): not killed")
+        steps.dbt(settings, models, logs / f"dbt-{n}-rerun.log", f"dbt run after kill {n}")
         outcome.rounds += 1
 
     # round 0 is the very first build: killed while its tables are half created
     land(0)
-    steps.dbt(settings, ["seed"], logs / "dbt-seed.log", "dbt seed")
     if kills:
         killed_run(0)
     else:
-        steps.dbt(settings, ["run"], logs / "dbt-0.log", "dbt run, round 0")
+        steps.dbt(settings, models, logs / "dbt-0.log", "dbt run, round 0")
     for n in range(1, kills):
         land(n)
         killed_run(n)
     incremental = _fingerprint(settings, logs, "after-kills", spark)
     say("chaos: full refresh over the same data, to compare")
-    steps.dbt(settings, ["run", "--full-refresh"], logs / "dbt-full-refresh.log", "full refresh")
+    steps.dbt(settings, [*models, "--full-refresh"], logs / "dbt-full-refresh.log", "full refresh")
     full = _fingerprint(settings, logs, "full-refresh", spark)
     outcome.tables = len(full)
     outcome.differing = sorted(t for t in full if incremental.get(t) != full[t])
@@ -373,7 +484,8 @@ def describe_dbt(outcome: DbtOutcome) -> str:
         if outcome.exact
         else f"tables unlike a full refresh: {', '.join(outcome.differing) or 'none fingerprinted'}"
     )
-    return f"dbt: {outcome.kills} kill(s) survived over {outcome.rounds} round(s); {verdict}"
+    where = f" (killed in {', '.join(outcome.killed_in)})" if outcome.killed_in else ""
+    return f"dbt: {outcome.kills} kill(s) survived over {outcome.rounds} round(s){where}; {verdict}"
 
 
 def run(

@@ -482,6 +482,12 @@ def run(
         help="dbt run (models only) between builds, one build (models and tests) per this "
         "interval, e.g. 1h (default: every run is a build)",
     ),
+    select: list[str] = typer.Option(
+        None, "--select", "-s", help="dbt selection each run builds (repeatable; default: all)"
+    ),
+    exclude: list[str] = typer.Option(
+        None, "--exclude", help="dbt nodes each run leaves out (repeatable)"
+    ),
 ) -> None:
     """Keep the feeder running and `dbt build` every interval; Ctrl-C stops cleanly.
 
@@ -507,6 +513,8 @@ def run(
             2,
         )
     env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
+    selection = [*(["--select", *select] if select else [])]
+    selection += ["--exclude", *exclude] if exclude else []
     console.print(f"schedule: dbt build every {every_s:g} s; Ctrl-C stops")
 
     records = Scheduler(
@@ -517,6 +525,7 @@ def run(
         env=env,
         warm=not cold,
         tests_every_s=tests_every_s,
+        dbt_args=selection,
         say=_say,
     ).run()
     if records and records[-1].status == "failed":

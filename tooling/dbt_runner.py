@@ -15,6 +15,9 @@ from pathlib import Path
 
 from tooling.settings import REPO_ROOT, Settings
 
+# `dbt build` arguments that leave the data tests and unit tests out: seeds and models only
+NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
+
 
 class DbtError(Exception):
     """A dbt command failed."""

@@ -273,11 +273,11 @@
 {#
     Records a batch's high mark as the table's watermark, after the write that took it in
     (a table created with its batch has it from its creating commit: lakehouse_created_properties).
-    The test var testing__fail_before_watermark (a model name) makes the run die right here:
-    what a kill between the MERGE and this commit leaves behind.
+    The test var testing__fail_before_watermark (model names, comma-separated) makes those
+    models die right here: what a kill between the MERGE and this commit leaves behind.
 #}
 {% macro lakehouse_record_watermark(relation, batch) %}
-    {%- if var('testing__fail_before_watermark', none) == this.identifier -%}
+    {%- if this.identifier in (var('testing__fail_before_watermark', '') or '').split(',') -%}
         {% do exceptions.raise_compiler_error("testing__fail_before_watermark: " ~ this.identifier ~ " stops before its watermark") %}
     {%- endif -%}
     {%- if batch.high is none -%}

@@ -63,6 +63,9 @@ def test_dag_renders_every_model_and_runs_with_dag_test(spark, settings):
     # the selected run: every task succeeded, in dependency order
     assert result["state"] == "success", result
     assert set(result["task_states"].values()) == {"success"}, result["task_states"]
+    # each on its first try (the DAG retries once, which would hide a first failure)
+    assert set(result["task_tries"]) == set(result["task_states"]), result
+    assert set(result["task_tries"].values()) == {1}, result["task_tries"]
     times = {
         task.removeprefix("dbt.").removesuffix("_model_build"): began_ended
         for task, began_ended in result["task_times"].items()

@@ -14,7 +14,7 @@ from kafka import TopicPartition
 from streaming import checkpoints, kafka_local, producer
 from streaming.spark import run_feeder
 from tests.integration import topic
-from tooling import chaos
+from tooling import chaos, fingerprint
 from tooling.dbt_runner import run_in_process
 from tooling.settings import Settings
 
@@ -54,7 +54,8 @@ def test_feeder_killed_and_broker_restarted_lands_each_event_once(
         spark, settings.warehouse_dir / "silver.db" / "stg_bronze__ide_events", outcome, corpus
     )
     print(chaos.describe(outcome))
-    assert (outcome.kills, outcome.broker_restarts) == (KILLS, 1)
+    # every kill interrupted a micro-batch under way (notes say when one found none)
+    assert (outcome.kills, outcome.broker_restarts) == (KILLS, 1), chaos.describe(outcome)
     assert outcome.lost == 0 and outcome.duplicated == 0, chaos.describe(outcome)
     assert outcome.bronze_offsets == outcome.produced
     assert outcome.staged == outcome.staged_expected, chaos.describe(outcome)
@@ -138,15 +139,31 @@ DBT_KILLS = int(os.environ.get("LAKEHOUSE_DBT_KILLS", "2"))
 
 
 def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(spark, settings):
-    """`dbt run` killed with SIGKILL at a random moment, then run again: first the very first
-    build (tables half created), then in a round of late data. Every table then equals a full
-    refresh. A lakehouse of its own, whose metastore the
-    child dbt processes may take (the test session's Spark holds the other one; it reads the
-    tables by path to fingerprint them)."""
+    """`dbt run` killed with SIGKILL while a model runs (the n-th, n random), then run
+    again: first the very first build (tables half created), then in a round of late data.
+    Every table then equals a full refresh. A lakehouse of its own, whose metastore the child
+    dbt processes may take (the test session's Spark holds the other one; it reads the tables
+    by path to fingerprint them)."""
     lake = Settings(settings.lakehouse_dir / "chaos-dbt", settings.jars_dir, "127.0.0.1:9")
     lake.lakehouse_dir.mkdir(parents=True, exist_ok=True)
     outcome = chaos.run_dbt_chaos(lake, kills=DBT_KILLS, events=300, seed=5, spark=spark)
     print(chaos.describe_dbt(outcome))
-    assert outcome.kills == DBT_KILLS
-    assert outcome.tables >= 10
+    # each kill landed while a model ran (not in dbt's start-up, not after its end)
+    assert outcome.kills == len(outcome.killed_in) == DBT_KILLS, chaos.describe_dbt(outcome)
+    assert outcome.tables == len(_data_tables(lake)), chaos.describe_dbt(outcome)
     assert outcome.exact, chaos.describe_dbt(outcome)
+
+
+def _data_tables(lake: Settings) -> set[str]:
+    """The silver and gold tables the project builds and the fingerprint compares (from
+    dbt's manifest): every table but the run audit and the this-run int_* tables."""
+    manifest = json.loads((lake.lakehouse_dir / "dbt" / "target" / "manifest.json").read_text())
+    return {
+        f"{n['schema']}.{n['name']}"
+        for n in manifest["nodes"].values()
+        if n["resource_type"] in ("model", "seed")
+        and n["config"]["materialized"] not in ("view", "ephemeral")
+        and n["schema"] in fingerprint.SCHEMAS
+        and n["name"] not in fingerprint.LOGS
+        and not n["name"].startswith("int_")
+    }

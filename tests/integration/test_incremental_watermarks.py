@@ -107,26 +107,27 @@ def test_partial_selections_then_a_full_run_lose_nothing(spark, settings, empty_
 
 
 def test_runs_killed_between_merge_and_watermark_are_redone(spark, settings, empty_lakehouse):
-    # a run dies after one model's MERGE and before its watermark: at a staging table, then
-    # at an events model, a sessions model and a gold model, one run after the other
-    dies = [
-        "stg_bronze__web_events",
-        "web_events_sessionized",
-        "ide_sessions",
-        "host_daily_metrics",
+    # a run dies after a model's MERGE and before its watermark, in a web model and an IDE
+    # model of the same run (independent chains, so both get as far as their MERGE): a
+    # staging table and a sessions model, then an events model and a gold model
+    rounds = [
+        ("stg_bronze__web_events", "ide_sessions"),
+        ("web_events_sessionized", "ide_product_daily_metrics"),
     ]
     lake = _Lakehouse(spark, settings)
-    batches = _batches(3001, len(dies) + 1)
+    batches = _batches(3001, len(rounds) + 1)
     lake.land(batches[0])
     lake.run(*WITH_GOLD)
-    for n, model in enumerate(dies, start=1):
+    for n, models in enumerate(rounds, start=1):
         lake.land(batches[n])
-        with pytest.raises(DbtError, match="stops before its watermark"):
-            lake.run(*WITH_GOLD, testing__fail_before_watermark=model)
-        # the MERGE committed, the watermark did not: the rerun takes the batch in again
+        with pytest.raises(DbtError, match="stops before its watermark") as died:
+            lake.run(*WITH_GOLD, testing__fail_before_watermark=",".join(models))
+        for model in models:
+            assert f"{model} stops before its watermark" in str(died.value), (model, died.value)
+        # the MERGEs committed, the watermarks did not: the rerun takes the batch in again
         lake.run(*WITH_GOLD)
-        _assert_equal(spark, _expected(lake.ide, lake.web), f"after {model} died and the rerun")
-    lake.assert_exact("after four killed runs")
+        _assert_equal(spark, _expected(lake.ide, lake.web), f"after {models} died and the rerun")
+    lake.assert_exact("after two rounds of killed runs")
 
 
 def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings, empty_lakehouse):
