@@ -317,12 +317,19 @@ class DbtOutcome:
         return self.tables > 0 and not self.differing
 
 
-def _write_round(inbox: Path, n: int, seed: int, events: int) -> None:
+def _round_events(n: int, seed: int, events: int) -> dict[str, list[Event]]:
     """``events`` web and IDE events of the last three days, arriving today (late data)."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    return {
+        topic: producer.build_events(kind, events, seed + n, start, timedelta(days=3), 0.2, 0.05)
+        for kind, topic in (("web", "web_events"), ("ide", "ide_events"))
+    }
+
+
+def _write_round(inbox: Path, n: int, batches: dict[str, list[Event]]) -> None:
+    """A round's events as JSON lines in the files source's inbox, one file per topic."""
     today = datetime.now(UTC).date().isoformat()
-    for kind, topic in (("web", "web_events"), ("ide", "ide_events")):
-        batch = producer.build_events(kind, events, seed + n, start, timedelta(days=3), 0.2, 0.05)
+    for topic, batch in batches.items():
         path = inbox / topic / f"date={today}" / f"part-{n:03d}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
@@ -367,6 +374,7 @@ def run_dbt_chaos(
     seed: int,
     say: Callable[[str], None] = print,
     spark: SparkSession | None = None,
+    land_events: Callable[[str, list[Event], str], None] | None = None,
 ) -> DbtOutcome:
     """Kill ``dbt run`` once in each of ``kills`` rounds and run it again: the first round is
     the very first build, each later one a round of new late data. Each kill lands while a
@@ -374,7 +382,9 @@ def run_dbt_chaos(
     refresh. ``settings`` names a lakehouse of its own
     (its metastore must be free: dbt runs in child processes). With ``spark`` (a running
     session, whatever its metastore) the tables are fingerprinted in it, by path, instead of
-    in a JVM of their own each time."""
+    in a JVM of their own each time. With ``land_events(topic, events, name)`` each round
+    lands in bronze through it instead of the feeder's files source (where the feeder is
+    not what is tested)."""
     from bench import steps
     from tooling.dbt_runner import NO_TESTS
 
@@ -395,7 +405,12 @@ def run_dbt_chaos(
     ]
 
     def land(n: int) -> None:
-        _write_round(inbox, n, seed, events)
+        batches = _round_events(n, seed, events)
+        if land_events is not None:
+            for topic, batch in batches.items():
+                land_events(topic, batch, f"round-{n:03d}")
+            return
+        _write_round(inbox, n, batches)
         steps.feed(settings, feed_args, logs / f"feed-{n}.log", f"feeder, round {n}")
 
     dbt = str(Path(sys.executable).with_name("dbt"))

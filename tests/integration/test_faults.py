@@ -14,6 +14,7 @@ from kafka import TopicPartition
 from streaming import checkpoints, kafka_local, producer
 from streaming.spark import run_feeder
 from tests.integration import topic
+from tests.integration.inbox import append_to_bronze
 from tooling import chaos, fingerprint
 from tooling.dbt_runner import run_in_process
 from tooling.settings import Settings
@@ -146,7 +147,15 @@ def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(spark, settings):
     by path to fingerprint them)."""
     lake = Settings(settings.lakehouse_dir / "chaos-dbt", settings.jars_dir, "127.0.0.1:9")
     lake.lakehouse_dir.mkdir(parents=True, exist_ok=True)
-    outcome = chaos.run_dbt_chaos(lake, kills=DBT_KILLS, events=300, seed=5, spark=spark)
+
+    # bronze appended in this process, as the feeder writes it (its change feed on): the
+    # feeder's own kills are the test above
+    def land(topic: str, events: list[dict], name: str) -> None:
+        append_to_bronze(spark, lake, topic, events, name, change_feed=True)
+
+    outcome = chaos.run_dbt_chaos(
+        lake, kills=DBT_KILLS, events=300, seed=5, spark=spark, land_events=land
+    )
     print(chaos.describe_dbt(outcome))
     # each kill landed while a model ran (not in dbt's start-up, not after its end)
     assert outcome.kills == len(outcome.killed_in) == DBT_KILLS, chaos.describe_dbt(outcome)

@@ -8,6 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
+from tooling import findings
 from tooling.demo import run_demo
 from tooling.settings import REPO_ROOT
 
@@ -38,6 +39,13 @@ def test_demo_renders_every_chart(spark, settings, kafka, empty_lakehouse):
     # the text a reader acts on: the layers with their counts, health, findings in words
     for name in ("pipeline", "health", "findings"):
         assert f"<section id='{name}'>" in html, f"section {name} missing"
+    # each layer's row count is its table's, as Spark counts it
+    pipeline = re.search(r"<section id='pipeline'>(.*?)</section>", html, re.S)
+    assert pipeline
+    shown = re.findall(r"<td><code>([^<]+)</code></td><td class='num'>([^<]+)</td>", pipeline[1])
+    assert len(shown) == len(findings.LAYERS), shown
+    for table, rows in shown:
+        assert rows.replace(",", "") == str(spark.table(table).count()), (table, rows)
     match = re.search(r"<section id='findings'>(.*?)</section>", html, re.S)
     assert match
     found = match.group(1)

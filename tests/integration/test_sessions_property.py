@@ -1,15 +1,21 @@
-"""The heart of the product: after every incremental run, silver equals an independent
-reference (and a full refresh), whatever order the events arrive in.
+"""The heart of the product: after every incremental run, silver and gold equal an
+independent reference (and a full refresh), whatever order the events arrive in.
 
-A seeded random corpus of IDE and web events, with gaps at exactly G and G - 1 ms, ties,
-midnight crossings, runaway runs cut at block boundaries (blocks of 15 minutes here, so that
-cuts are many), re-delivered duplicates and quarantined events, is cut into random arrival
-batches. Each batch lands in bronze (real Delta), `dbt run` (real dbt, in-process,
-on the shared SparkSession) updates staging and silver incrementally, and every silver table
-is compared row for row with the pure-Python reference over all events delivered so far.
+A random corpus of IDE and web events over three weeks (each visitor comes back days or
+weeks later, so a shuffled arrival delivers events weeks late), with gaps at exactly G and
+G - 1 ms, ties, midnight crossings, runaway runs cut at block boundaries with an activity
+exactly on a boundary, re-delivered duplicates and quarantined events, is cut into random
+arrival batches. Each batch lands in bronze (real Delta), `dbt run` (real dbt, in-process,
+on the shared SparkSession) updates staging, silver and gold incrementally, and every table
+is compared row for row with the pure-Python reference over all events delivered so far:
+sessions with their landing and exit URLs and runaway flags, gold's measures beyond counts.
 After the last batch a full refresh must give the same rows.
 
-LAKEHOUSE_PROPERTY_ORDERS sets how many arrival orders to try (default 10; CI: 1).
+Even orders cut runaway runs into blocks of 15 minutes (so that cuts are many), odd orders
+use the default block (12 hours) with runs long enough to cross it.
+
+LAKEHOUSE_PROPERTY_ORDERS sets how many arrival orders to try (default 10; CI: 2). Each run
+draws a new corpus seed and prints it; LAKEHOUSE_PROPERTY_SEED=N replays one.
 
 Order 0 runs in the warm engine of `./lakehouse run`, over LAKEHOUSE_WARM_RUNS batches in one
 engine (default 20; CI: 3), with the engine's live heap recorded after each run.
@@ -24,6 +30,7 @@ import random
 import re
 import time
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -37,13 +44,20 @@ pytestmark = pytest.mark.integration
 
 ORDERS = int(os.environ.get("LAKEHOUSE_PROPERTY_ORDERS", "10"))
 WARM_RUNS = int(os.environ.get("LAKEHOUSE_WARM_RUNS", "20"))
+# a new corpus on every run, unless one is replayed; printed with each order
+SEED = int(os.environ.get("LAKEHOUSE_PROPERTY_SEED") or random.SystemRandom().randrange(10**6))
 GAP = reference.GAP_MS
+DAY = 86_400_000
+SPAN = 21 * DAY  # visitors come back over three weeks: a shuffle delivers events weeks late
 # deltas between consecutive events of a key: the boundaries, ties, and real gaps
 DELTAS = [0, 1, 1_000, 60_000, 240_000, GAP - 1, GAP, GAP + 1, 900_000, 7_200_000]
+RUNAWAY_DELTAS = [1_000, 60_000, 180_000, GAP - 1]  # never a gap
 BASE = int(datetime(2024, 3, 10, 23, 30, tzinfo=UTC).timestamp() * 1000)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0"
 BLOCK_HOURS = 0.25  # the runaway cut's block: a few G, so that runs cross many boundaries
 BLOCK = int(BLOCK_HOURS * 3_600_000)
+DEFAULT_BLOCK = reference.BLOCK_MS  # sessions__runaway_max_hours as dbt_project.yml sets it
+MAX_EVENTS = 1000  # sessions__runaway_max_events
 SESSION_VARS = {"sessions__runaway_max_hours": BLOCK_HOURS}
 VARS = ["--vars", json.dumps(SESSION_VARS)]
 SELECT = ["--select", "path:models/staging", "path:models/intermediate", "path:models/silver"]
@@ -56,25 +70,46 @@ GOLD_SQL = {
 }
 
 
-def _deltas(rng: random.Random, runaway: bool) -> list[int]:
-    """Deltas between a key's consecutive events: a mix, or a runaway run (never a gap)."""
+def _deltas(rng: random.Random, runaway: bool, block_ms: int = BLOCK) -> list[int]:
+    """Deltas between a key's consecutive events: a mix, or a runaway run (never a gap)
+    that crosses a few block boundaries."""
     if runaway:
-        return [rng.choice([1_000, 60_000, 180_000, GAP - 1]) for _ in range(rng.randint(30, 40))]
+        n = max(30, 2 * block_ms // 130_000 + 10)
+        return [rng.choice(RUNAWAY_DELTAS) for _ in range(rng.randint(n, n + n // 3))]
     return [rng.choice(DELTAS) for _ in range(rng.randint(8, 14))]
 
 
-def _ide_corpus(rng: random.Random) -> list[dict]:
+def _visit_times(rng: random.Random, runaway: bool, block_ms: int) -> list[tuple[int, bool]]:
+    """A key's event times, each with whether it lies exactly on a block boundary: a visit
+    near BASE (crossing midnight), and another days or weeks later. A runaway run also has
+    an activity exactly on the first block boundary it crosses."""
+    times = []
+    for first in (BASE + rng.randrange(0, 3_600_000), BASE + rng.randrange(DAY, SPAN)):
+        t = first
+        run = []
+        for delta in _deltas(rng, runaway, block_ms):
+            t += delta
+            run.append((t, False))
+        boundary = -(-(first + block_ms) // block_ms) * block_ms
+        if runaway and boundary < t:
+            run.append((boundary, True))
+        times += run
+    return times
+
+
+def _ide_corpus(rng: random.Random, block_ms: int = BLOCK) -> list[dict]:
     events: list[dict] = []
     for user in ("u1", "u2", "bot"):
         for product in ("PY", "GO"):
-            t = BASE + rng.randrange(0, 3_600_000)
-            for delta in _deltas(rng, runaway=user == "bot"):
-                t += delta
-                event_id = rng.choice("aabbcdde" if user != "bot" else "aaabcd")
+            for t, on_boundary in _visit_times(rng, user == "bot", block_ms):
+                # the bot's IDE-generated events (d) break its runs into pieces shorter than
+                # the default block: with that block it acts without pause
+                bot = "aaabcd" if block_ms == BLOCK else "aabc"
+                event_id = rng.choice("aabbcdde" if user != "bot" else bot)
                 events.append(
                     {
                         "user_id": user,
-                        "event_id": event_id,
+                        "event_id": "a" if on_boundary else event_id,  # an activity
                         "product_code": product,
                         "timestamp": reference.iso_ms(t),
                     }
@@ -102,7 +137,7 @@ def _ide_corpus(rng: random.Random) -> list[dict]:
     return events
 
 
-def _web_corpus(rng: random.Random) -> list[dict]:
+def _web_corpus(rng: random.Random, block_ms: int = BLOCK) -> list[dict]:
     events = []
     n = 0
     for host in ("zachwilson.tech", "lulu.techcreator.io"):
@@ -112,9 +147,7 @@ def _web_corpus(rng: random.Random) -> list[dict]:
             ("2.125.160.216", None),
             ("203.0.113.9", None),  # a crawler: a runaway run
         ):
-            t = BASE + rng.randrange(0, 3_600_000)
-            for delta in _deltas(rng, runaway=ip == "203.0.113.9"):
-                t += delta
+            for t, _ in _visit_times(rng, ip == "203.0.113.9", block_ms):
                 n += 1
                 event = {
                     "url": rng.choice(["/", "/blog", "/about", "/courses"]),
@@ -164,9 +197,17 @@ def _valid_web(delivered: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str, list[tuple]]:
-    ide_rows = reference.sessionize_ide(_valid_ide(ide_delivered), block_ms=BLOCK)
-    web_rows = reference.sessionize_web(_valid_web(web_delivered), block_ms=BLOCK)
+def _is_runaway(event_count: int, duration_ms: int, is_cut: bool, block_ms: int) -> bool:
+    """The runaway rule as the README states it: too many events, longer than a block, or
+    cut at a block boundary."""
+    return event_count > MAX_EVENTS or duration_ms > block_ms or is_cut
+
+
+def _expected(
+    ide_delivered: list[dict], web_delivered: list[dict], block_ms: int = BLOCK
+) -> dict[str, list[tuple]]:
+    ide_rows = reference.sessionize_ide(_valid_ide(ide_delivered), block_ms=block_ms)
+    web_rows = reference.sessionize_web(_valid_web(web_delivered), block_ms=block_ms)
     return {
         "ide_events": list(
             (
@@ -193,6 +234,7 @@ def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str,
                 s["user_action_count"],
                 s["event_count"],
                 s["is_session_cut"],
+                _is_runaway(s["event_count"], s["duration_ms"], s["is_session_cut"], block_ms),
             )
             for s in reference.ide_sessions(ide_rows)
         ),
@@ -221,6 +263,9 @@ def _expected(ide_delivered: list[dict], web_delivered: list[dict]) -> dict[str,
                 s["event_count"],
                 s["duration_ms"],
                 s["is_session_cut"],
+                s["landing_url"],
+                s["exit_url"],
+                _is_runaway(s["event_count"], s["duration_ms"], s["is_session_cut"], block_ms),
             )
             for s in reference.web_sessions(web_rows)
         ),
@@ -237,7 +282,7 @@ ACTUAL_SQL = {
         select session_id, user_id, product_code, unix_millis(session_start_ts),
                unix_millis(session_end_ts), unix_millis(last_action_ts),
                cast(duration_seconds * 1000 as bigint), user_action_count, event_count,
-               is_session_cut
+               is_session_cut, is_runaway
         from silver.ide_sessions""",
     "web_events": """
         select host, ip, user_id, url, unix_millis(event_at), unix_millis(session_start_at),
@@ -246,7 +291,7 @@ ACTUAL_SQL = {
     "web_sessions": """
         select session_id, host, ip, user_id, unix_millis(session_start_at),
                unix_millis(session_end_at), event_count, cast(duration_seconds * 1000 as bigint),
-               is_session_cut
+               is_session_cut, landing_url, exit_url, is_runaway
         from silver.web_sessions""",
 }
 
@@ -274,30 +319,65 @@ def _actual(spark, warehouse=None) -> dict[str, list[tuple]]:
     return _collect(spark, {name: _by_path(sql, warehouse) for name, sql in ACTUAL_SQL.items()})
 
 
+def _ratio(numerator: float, denominator: int, places: int) -> Decimal | None:
+    """numerator / denominator as Spark casts it to decimal(_, places) (half up)."""
+    if not denominator:
+        return None
+    exact = Decimal(numerator) / Decimal(denominator)
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def _assert_gold_counts(spark, expected, context: str, warehouse=None) -> None:
-    """Gold's per-day sessions and events agree with the reference's sessions."""
+    """Gold's per-day measures agree with the reference's sessions: counts, runaways, the
+    average events and bounce rate of the sessions that are not runaways, unique visitors."""
     day = lambda ms: datetime.fromtimestamp(ms / 1000, tz=UTC).date()  # noqa: E731
-    web: dict[tuple, list[int]] = {}
+    web_days: dict[tuple, list[tuple]] = {}
     for s in expected["web_sessions"]:
-        counts = web.setdefault((s[1], day(s[4])), [0, 0])
-        counts[0] += 1
-        counts[1] += s[6]
-    ide: dict[tuple, int] = {}
+        web_days.setdefault((s[1], day(s[4])), []).append(s)
+    web = {}
+    for key, sessions in web_days.items():
+        counted = [s for s in sessions if not s[11]]
+        web[key] = (
+            len(sessions),
+            sum(s[6] for s in sessions),
+            len(sessions) - len(counted),
+            _ratio(sum(s[6] for s in counted), len(counted), 4),
+            _ratio(sum(s[6] == 1 for s in counted), len(counted), 4),
+            len({(s[2], s[3] or "") for s in sessions}),
+        )
+    ide_days: dict[tuple, list[tuple]] = {}
     for s in expected["ide_sessions"]:
-        ide[(s[2], day(s[3]))] = ide.get((s[2], day(s[3])), 0) + 1
+        ide_days.setdefault((s[2], day(s[3])), []).append(s)
+    ide = {
+        key: (len(sessions), sum(s[10] for s in sessions), len({s[1] for s in sessions}))
+        for key, sessions in ide_days.items()
+    }
     got_web = {
-        (r.host, r.session_date): [r.sessions, r.events]
+        (r.host, r.session_date): (
+            r.sessions,
+            r.events,
+            r.runaway_sessions,
+            r.avg_events_per_session,
+            r.bounce_rate,
+            r.unique_visitors,
+        )
         for r in spark.sql(_by_path("select * from gold.host_daily_metrics", warehouse)).collect()
     }
     got_ide = {
-        (r.product_code, r.session_date): r.sessions
+        (r.product_code, r.session_date): (r.sessions, r.runaway_sessions, r.active_users)
         for r in spark.sql(
             _by_path("select * from gold.ide_product_daily_metrics", warehouse)
         ).collect()
         if r.sessions
     }
-    assert got_web == web, f"{context}: gold.host_daily_metrics disagrees with the reference"
-    assert got_ide == ide, f"{context}: gold.ide_product_daily_metrics disagrees with the reference"
+    assert got_web == web, (
+        f"{context}: gold.host_daily_metrics disagrees with the reference: "
+        f"{sorted((k, v, web.get(k)) for k, v in got_web.items() if web.get(k) != v)[:5]}"
+    )
+    assert got_ide == ide, (
+        f"{context}: gold.ide_product_daily_metrics disagrees with the reference: "
+        f"{sorted((k, v, ide.get(k)) for k, v in got_ide.items() if ide.get(k) != v)[:5]}"
+    )
 
 
 def _assert_equal(spark, expected, context: str, warehouse=None) -> None:
@@ -336,10 +416,12 @@ def test_incremental_equals_reference_for_any_arrival_order(
     next, and the engine's live heap (after a full GC) stays bounded. The other orders run
     in-process in the test's session, over 3 batches."""
     warm = order == 0
-    rng = random.Random(1000 + order)
+    rng = random.Random(SEED * 1000 + order)
+    print(f"property test: seed {SEED}, order {order} (replay: LAKEHOUSE_PROPERTY_SEED={SEED})")
     batches = WARM_RUNS if warm else 3
-    ide_batches = _arrivals(rng, _ide_corpus(rng), batches=batches)
-    web_batches = _arrivals(rng, _web_corpus(rng), batches=batches)
+    block = BLOCK if order % 2 == 0 else DEFAULT_BLOCK
+    ide_batches = _arrivals(rng, _ide_corpus(rng, block), batches=batches)
+    web_batches = _arrivals(rng, _web_corpus(rng, block), batches=batches)
 
     lake, warehouse, engine = settings, None, None
     if warm:
@@ -358,7 +440,7 @@ def test_incremental_equals_reference_for_any_arrival_order(
         heaps.append(result.heap_mb)
 
     try:
-        _check_order(spark, lake, order, ide_batches, web_batches, dbt, warehouse)
+        _check_order(spark, lake, order, block, ide_batches, web_batches, dbt, warehouse)
     finally:
         if engine is not None:
             engine.stop()
@@ -369,8 +451,11 @@ def test_incremental_equals_reference_for_any_arrival_order(
         assert all(h <= 2 * steady + 128 for h in heaps[3:]), f"live heap by run: {heaps}"
 
 
-def _check_order(spark, lake, order, ide_batches, web_batches, dbt, warehouse) -> None:
+def _check_order(spark, lake, order, block, ide_batches, web_batches, dbt, warehouse) -> None:
     select = WITH_GOLD if order < GOLD_ORDERS else SELECT
+    # the block of the runaway cut: the default, or 15 minutes by var
+    variables = VARS if block == BLOCK else []
+    at = f"seed {SEED}, order {order}"
     dbt(["seed"])
     timings = []
     ide_seen: list[dict] = []
@@ -381,28 +466,28 @@ def _check_order(spark, lake, order, ide_batches, web_batches, dbt, warehouse) -
         ide_seen += ide_batch
         web_seen += web_batch
         started = time.monotonic()
-        dbt(["run", *select, *VARS])
+        dbt(["run", *select, *variables])
         timings.append(time.monotonic() - started)
-        expected = _expected(ide_seen, web_seen)
-        _assert_equal(spark, expected, f"order {order}, after batch {n}", warehouse)
+        expected = _expected(ide_seen, web_seen, block)
+        _assert_equal(spark, expected, f"{at}, after batch {n}", warehouse)
         if select is WITH_GOLD:
-            _assert_gold_counts(spark, expected, f"order {order}, after batch {n}", warehouse)
+            _assert_gold_counts(spark, expected, f"{at}, after batch {n}", warehouse)
 
     if order == 0:
         # a rerun with nothing new changes nothing (once: it costs a dbt run)
-        dbt(["run", *select, *VARS])
-        expected = _expected(ide_seen, web_seen)
-        _assert_equal(spark, expected, f"order {order}, rerun, no new data", warehouse)
+        dbt(["run", *select, *variables])
+        expected = _expected(ide_seen, web_seen, block)
+        _assert_equal(spark, expected, f"{at}, rerun, no new data", warehouse)
 
     gold_sql = {name: _by_path(sql, warehouse) for name, sql in GOLD_SQL.items()}
     incremental_gold = _collect(spark, gold_sql) if select is WITH_GOLD else None
-    dbt(["run", "--full-refresh", *select, *VARS])
+    dbt(["run", "--full-refresh", *select, *variables])
     if warehouse is not None:  # the full refresh replaced the tables behind this JVM's cache
         spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
-    _assert_equal(spark, _expected(ide_seen, web_seen), f"order {order}, full refresh", warehouse)
+    _assert_equal(spark, _expected(ide_seen, web_seen, block), f"{at}, full refresh", warehouse)
     if incremental_gold is not None:
         assert _collect(spark, gold_sql) == incremental_gold, (
-            f"order {order}: incremental gold differs from a full refresh"
+            f"{at}: incremental gold differs from a full refresh"
         )
     print(f"order {order}: incremental dbt runs took {', '.join(f'{t:.1f}s' for t in timings)}")
 

@@ -30,3 +30,15 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         return {tp.partition: int(o) for tp, o in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
+
+
+def count(bootstrap: str, topic: str) -> int:
+    """How many records ``topic`` holds (from each partition's first offset to its end)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        first = consumer.beginning_offsets(partitions)
+        end = consumer.end_offsets(partitions)
+        return sum(int(end[tp]) - int(first[tp]) for tp in partitions)
+    finally:
+        consumer.close()
