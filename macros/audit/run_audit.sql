@@ -22,10 +22,13 @@
     {%- else -%}
         {{ lakehouse_run_audit_migrate(audit) }}
     {%- endif -%}
-    {#- each staging model's last audited watermark, in one query -#}
+    {#- each staging model's last audited watermark in each bronze table it has read (a
+        recreated bronze table starts its versions again: an older table's marks say nothing
+        of it), in one query -#}
     {%- set audited = {} -%}
-    {%- for row in run_query('select model, max(watermark_after) from ' ~ audit ~ ' group by model').rows -%}
-        {%- do audited.update({row[0]: row[1]}) -%}
+    {%- for row in run_query('select model, bronze_table_id, max(watermark_after) from ' ~ audit
+        ~ ' where bronze_table_id is not null group by model, bronze_table_id').rows -%}
+        {%- do audited.update({row[0] ~ '@' ~ row[1]: row[2]}) -%}
     {%- endfor -%}
     {%- set rows = [] -%}
     {%- set changed = [] -%}
@@ -42,12 +45,15 @@
 {% endmacro %}
 
 
-{# An audit table from before its bronze counts gains them (null for the runs before). #}
+{# An audit table from before its bronze counts or table ids gains them (null for the runs before). #}
 {% macro lakehouse_run_audit_migrate(audit) %}
     {%- set names = adapter.get_columns_in_relation(audit) | map(attribute='name') | list -%}
     {%- if 'bronze_rows_read' not in names -%}
         {% do run_query('alter table ' ~ audit ~ ' add columns (bronze_rows_read bigint after watermark_after, '
             ~ 'bronze_malformed bigint after bronze_rows_read, duplicates_dropped bigint after bronze_malformed)') %}
+    {%- endif -%}
+    {%- if 'bronze_table_id' not in names -%}
+        {% do run_query('alter table ' ~ audit ~ ' add columns (bronze_table_id string)') %}
     {%- endif -%}
 {% endmacro %}
 
@@ -76,7 +82,8 @@
         sessions_merged bigint,
         sessions_split bigint,
         sessions_deleted bigint,
-        runaway_sessions bigint
+        runaway_sessions bigint,
+        bronze_table_id string
     )
     using delta
     partitioned by (run_date)
@@ -95,14 +102,15 @@
         cast({{ result.execution_time | round(3) }} as double) as duration_seconds
     {%- endset -%}
     {%- if name.startswith('stg_bronze__') and result.status == 'success' -%}
-        {{ return(lakehouse_audit_staging(audited.get(result.node.name), base, result.node)) }}
+        {{ return(lakehouse_audit_staging(audited, base, result.node)) }}
     {%- elif name in ('web_sessions', 'ide_sessions') and result.status == 'success' -%}
         {{ return(lakehouse_audit_sessions(base, result.node)) }}
     {%- endif -%}
     {%- set empty -%}
     select {{ base }}, {{ lakehouse_audit_nulls(lakehouse_audit_staging_columns()) }},
         cast(null as map<string, bigint>) as quarantined_by_reason,
-        {{ lakehouse_audit_nulls(lakehouse_audit_sessions_columns()) }}
+        {{ lakehouse_audit_nulls(lakehouse_audit_sessions_columns()) }},
+        cast(null as string) as bronze_table_id
     {%- endset -%}
     {{ return({'sql': empty, 'changed': result.status != 'success'}) }}
 {% endmacro %}
@@ -135,10 +143,19 @@
     events_quarantine, never staged), and the duplicates staging dropped (rows read less
     malformed less staged).
 #}
-{% macro lakehouse_audit_staging(before, base, node) %}
+{% macro lakehouse_audit_staging(audited, base, node) %}
     {%- set relation = api.Relation.create(schema=node.schema, identifier=node.alias, type='table') -%}
     {%- set mark = lakehouse_watermark_of(lakehouse_table_state(relation)) -%}
     {%- set after = mark.version if mark is not none else none -%}
+    {#- the last audited version of the bronze table staging reads now (its id in the mark) -#}
+    {%- set table_id = mark.upstream_id if mark is not none else none -%}
+    {%- set before = audited.get(node.name ~ '@' ~ table_id) if table_id is not none else none -%}
+    {#- none audited yet for that table (an audit from before table ids): the batch's low, the
+        watermark the run began with (none on a first build or a full refresh) -#}
+    {%- if before is none -%}
+        {%- set batch = lakehouse_batch_in(node.compiled_code or '') -%}
+        {%- set before = batch.low if batch is not none else none -%}
+    {%- endif -%}
     {#- game events carry the collector's receipt time, the others their own event time -#}
     {%- set event_time = 'received_at' if node.name.endswith('game_events') else 'event_at' -%}
     {%- set lateness = "(unix_seconds(_ingested_at) - unix_seconds(" ~ event_time ~ "))" -%}
@@ -206,7 +223,8 @@
         count_if({{ lateness }} >= 86400) as late_days,
         count_if(is_quarantined) as quarantined,
         (select by_reason from reasons) as quarantined_by_reason,
-        {{ lakehouse_audit_nulls(lakehouse_audit_sessions_columns()) }}
+        {{ lakehouse_audit_nulls(lakehouse_audit_sessions_columns()) }},
+        {{ "'" ~ table_id ~ "'" if table_id is not none else 'cast(null as string)' }} as bronze_table_id
     from staged
     {%- endset -%}
     {{ return({'sql': sql, 'changed': moved}) }}
@@ -245,7 +263,8 @@
         0L as sessions_merged,
         0L as sessions_split,
         0L as sessions_deleted,
-        count_if(is_runaway) as runaway_sessions
+        count_if(is_runaway) as runaway_sessions,
+        cast(null as string) as bronze_table_id
     from {{ sessions }}
     {%- else %}
     with events as (
@@ -282,7 +301,8 @@
             select count(*) from {{ sessions }} as s
             left semi join after on s.session_id = after.session_id
             where s.is_runaway
-        ) as runaway_sessions
+        ) as runaway_sessions,
+        cast(null as string) as bronze_table_id
     {%- endif %}
     {%- endset -%}
     {{ return({'sql': sql, 'changed': this_run or rebuilt.yes}) }}

@@ -45,7 +45,10 @@
         select
             {{ keys }},
             session_start_ts,
-            coalesce(next_cut_ts, last_ts + interval {{ gap }} seconds) as session_end_ts,
+            -- the next session's cut ends this one only while its run goes on into it: a cut
+            -- anchor after a gap (a stored session's edge, days later) starts a session of
+            -- its own, and this one ends at its last activity + G
+            least(next_cut_ts, last_ts + interval {{ gap }} seconds) as session_end_ts,
             cut_ts is not null as is_cut_start
         from (
             select

@@ -33,17 +33,18 @@ def append_to_bronze(
     events: list[dict],
     source_file: str,
     *,
-    change_feed: bool = False,
+    change_feed: bool = True,
+    raw: tuple[str, ...] = (),
 ) -> None:
     """``events`` appended to the topic's bronze table as the feeder writes them (its
     ``bronze.finish``), in this process: quicker than a feeder run when the path from Kafka is
-    not what a test is about. ``change_feed``: a table this creates records a change data
-    feed from its first commit, as the feeder's do. It is off by default only because the
-    recreated-bronze test fails with it on (the run audit's change-feed range after a
-    recreated table, issue 21): every test should turn it on once that is fixed."""
+    not what a test is about. A table this creates records a change data feed from its first
+    commit, as the feeder's do (``change_feed=False``: a bronze table from before the feeder
+    turned it on). ``raw``: more records as they arrived, e.g. a line that is not JSON."""
     from pyspark.sql import functions as F
 
-    df = spark.createDataFrame([(json.dumps(e),) for e in events], "raw_value string").select(
+    values = [json.dumps(e) for e in events] + list(raw)
+    df = spark.createDataFrame([(v,) for v in values], "raw_value string").select(
         "raw_value",
         F.lit(None).cast("string").alias("kafka_key"),
         F.lit(topic).alias("topic"),

@@ -151,7 +151,7 @@ def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(spark, settings):
     # bronze appended in this process, as the feeder writes it (its change feed on): the
     # feeder's own kills are the test above
     def land(topic: str, events: list[dict], name: str) -> None:
-        append_to_bronze(spark, lake, topic, events, name, change_feed=True)
+        append_to_bronze(spark, lake, topic, events, name)
 
     outcome = chaos.run_dbt_chaos(
         lake, kills=DBT_KILLS, events=300, seed=5, spark=spark, land_events=land

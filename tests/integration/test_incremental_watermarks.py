@@ -162,6 +162,14 @@ def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings,
     lake.run("--full-refresh", "--select", "web_events_sessionized+")
     lake.land(batches[3])
     lake.run(*WITH_GOLD)
+    # the run audit reads the new bronze table's change feed from its own last mark in that
+    # table (the old table's marks, from higher versions, say nothing of it)
+    audit = spark.sql(
+        "select watermark_before, watermark_after, bronze_rows_read from silver.run_audit "
+        "where model = 'stg_bronze__web_events' order by run_started_at desc limit 1"
+    ).first()
+    assert audit.watermark_before < audit.watermark_after, audit
+    assert audit.bronze_rows_read == len(batches[3][1]), audit
     lake.assert_exact("after the rebuild")
 
 

@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from streaming import producer
-from tests.integration.inbox import land
+from tests.integration.inbox import append_to_bronze
 from tooling import maintain
 from tooling.dbt_runner import DbtError, run_in_process
 
@@ -20,11 +20,12 @@ pytestmark = pytest.mark.integration
 STAGING = "silver.stg_bronze__web_events"
 
 
-def _land_today(settings, inbox, n: int, seed: int) -> None:
-    """n web events through the feeder's files source: one micro-batch, today's partition."""
+def _land_today(spark, settings, n: int, seed: int) -> None:
+    """n web events appended as the feeder writes a micro-batch (its small files), in today's
+    partition (the feeder is not what this tests)."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
     events = producer.build_events("web", n, seed, start, timedelta(hours=5), 0.0, 0.0)
-    land(settings, inbox, {"web_events": events}, f"part-{seed}")
+    append_to_bronze(spark, settings, "web_events", events, f"part-{seed}")
 
 
 def _append_old_day(spark, settings, day: date, seed: int, n: int = 40) -> None:
@@ -64,9 +65,8 @@ def _report(reports, name: str):
 
 def test_retention_waits_for_staging_and_optimize_compacts(spark, settings, empty_lakehouse):
     today = datetime.now(UTC).date()
-    inbox = settings.lakehouse_dir / "maintenance-inbox"
     for seed in (1, 2, 3):  # three micro-batches: at least three small files today
-        _land_today(settings, inbox, 60, seed)
+        _land_today(spark, settings, 60, seed)
     read_day, unread_day = today - timedelta(days=30), today - timedelta(days=20)
     _append_old_day(spark, settings, read_day, seed=4)
     run_in_process(settings, ["run", "--select", "stg_bronze__web_events"], quiet=True)

@@ -14,7 +14,7 @@ import pytest
 from streaming import producer
 from streaming.events import format_ts
 from tests.integration import reference
-from tests.integration.inbox import append_to_bronze, land
+from tests.integration.inbox import append_to_bronze
 from tooling.dbt_runner import NO_TESTS, DbtError, run_in_process
 from tooling.report import build_charts
 from tooling.tables import DeltaLakeTables
@@ -124,13 +124,9 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
     crawler_pieces = _reference_sessions(crawler)
     assert len(crawler_pieces) == 6 and all(p[3] for p in crawler_pieces)
     ide = producer.build_events("ide", 200, 31, start, timedelta(hours=8), 0.0, 0.0)
-    inbox = settings.lakehouse_dir / "runaway-inbox"
-    land(
-        settings,
-        inbox,
-        {"web_events": web + bot + pair + crawler, "ide_events": ide + _stuck_ide(start)},
-        "part-0",
-    )
+    # bronze as the feeder writes it, in this process (the feeder is not what this tests)
+    append_to_bronze(spark, settings, "web_events", web + bot + pair + crawler, "part-0")
+    append_to_bronze(spark, settings, "ide_events", ide + _stuck_ide(start), "part-0")
     # models and seeds; the data tests run after the late data below
     run_in_process(settings, ["build", *NO_TESTS], quiet=True)
     first = _audit(spark, "stg_bronze__web_events")
@@ -150,8 +146,7 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
         _visit(web[0], "192.0.2.44", start + timedelta(hours=3), 3),
     ]
     # delivered with one of them again and a line that is not JSON
-    (inbox / "web_events" / "part-1-retry.json").write_text(json.dumps(late[2]) + "\n{not json\n")
-    land(settings, inbox, {"web_events": late}, "part-1")
+    append_to_bronze(spark, settings, "web_events", [*late, late[2]], "part-1", raw=("{not json",))
     run_in_process(settings, ["build"], quiet=True)
     staged = _audit(spark, "stg_bronze__web_events")
     assert staged["events_staged"] == 3 and staged["quarantined"] == 0

@@ -195,7 +195,7 @@ def test_a_killed_engine_is_started_again_and_its_run_redone_exactly(spark, sett
     delivered = {}
     for kind, topic in (("web", "web_events"), ("ide", "ide_events")):
         events = producer.build_events(kind, EVENTS, 31, start, timedelta(hours=2), 0.1, 0.05)
-        append_to_bronze(spark, lake, topic, events, f"{topic}-0", change_feed=True)
+        append_to_bronze(spark, lake, topic, events, f"{topic}-0")
         delivered[topic] = events
     lines: list[str] = []
     # the web chain's models only: other models and the data tests are not what this is about
