@@ -161,8 +161,7 @@ def _kill_mid_batch(
             committed = _batches(checkpoint / "commits")
             ready = committed > committed_before or not after_a_commit
             if ready and batch > committed and begun_here(batch):
-                _kill(feeder)
-                return batch
+                return batch  # killed at once, below
             time.sleep(0.05)
         return None
     finally:
@@ -342,7 +341,7 @@ _MODEL_START = re.compile(r" START sql \w+ model (\S+) ")
 _MODEL_END = re.compile(r" (?:OK created|ERROR creating) sql \w+ model (\S+) ")
 
 
-def running_model(log_text: str) -> str | None:
+def _running_model(log_text: str) -> str | None:
     """The model dbt's console output shows as started and not yet ended (one thread)."""
     started = _MODEL_START.findall(log_text)
     ended = set(_MODEL_END.findall(log_text))
@@ -355,15 +354,17 @@ def _kill_in_model(
 ) -> tuple[str, float] | None:
     """SIGKILL ``run`` as soon as its ``nth`` model has started, so the kill lands in real
     work (not in dbt's start-up). Returns the model it interrupted and the seconds since the
-    start, or None if the run ended first."""
+    start, or None (``run`` killed all the same) if it ended first or ``timeout_s`` passed."""
     began = time.monotonic()
-    while time.monotonic() - began < timeout_s and run.poll() is None:
-        text = log.read_text(errors="replace")
-        if len(_MODEL_START.findall(text)) >= nth and (model := running_model(text)):
-            _kill(run)
-            return model, round(time.monotonic() - began, 1)
-        time.sleep(0.1)
-    return None
+    try:
+        while time.monotonic() - began < timeout_s and run.poll() is None:
+            text = log.read_text(errors="replace")
+            if len(_MODEL_START.findall(text)) >= nth and (model := _running_model(text)):
+                return model, round(time.monotonic() - began, 1)  # killed at once, below
+            time.sleep(0.1)
+        return None
+    finally:
+        _kill(run)
 
 
 def run_dbt_chaos(
@@ -435,10 +436,7 @@ def run_dbt_chaos(
         finally:
             out.close()
         nth = rng.randint(1, 12)
-        try:
-            killed = _kill_in_model(run, log, nth, timeout_s=900)
-        finally:
-            _kill(run)
+        killed = _kill_in_model(run, log, nth, timeout_s=900)
         if killed is not None:
             model, after_s = killed
             outcome.kills += 1

@@ -513,7 +513,7 @@ def run(
             2,
         )
     env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
-    selection = [*(["--select", *select] if select else [])]
+    selection = ["--select", *select] if select else []
     selection += ["--exclude", *exclude] if exclude else []
     if selection:
         # a data test runs when every model it reads is built, or upstream of what is: with
