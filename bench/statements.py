@@ -15,7 +15,7 @@ import shutil
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench import dbt_log
+from bench import dbt_log, steps
 from streaming.events.ide import generate_ide_events
 from streaming.events.web import generate_web_events
 from streaming.spark import build_session
@@ -37,7 +37,6 @@ def main() -> None:
     settings = Settings(root, base.jars_dir, "127.0.0.1:9")
     apply_env(settings)
     spark = build_session(settings, "bench-statements", with_metastore=True)
-    log = root / "dbt" / "logs" / "dbt.log"
     now = datetime.now(UTC).replace(microsecond=0)
 
     def land(count: int, start: datetime, span: timedelta, seed: int, name: str) -> None:
@@ -47,11 +46,11 @@ def main() -> None:
         append_to_bronze(spark, settings, "ide_events", ide, name)
 
     def run(dbt_args: list[str], label: str) -> None:
-        offset = log.stat().st_size if log.exists() else 0
+        offset = steps.dbt_log_size(settings)
         began = time.monotonic()
         run_in_process(settings, dbt_args, quiet=True)
         took = time.monotonic() - began
-        found = dbt_log.statements(log.read_text()[offset:]) if log.exists() else []
+        found = steps.dbt_log_since(settings, offset)
         total = sum(s.seconds for s in found)
         print(f"\n{label}: {took:.1f} s, {len(found)} statements, {total:.1f} s in statements")
         for kind, (count, seconds) in dbt_log.by_kind(found).items():
