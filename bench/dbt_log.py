@@ -18,6 +18,7 @@ DONE = re.compile(r"^SQL status: \w+ in ([\d.]+) seconds")
 # (kind, pattern on the statement's normalised text); the first match wins
 KINDS = [
     ("merge", r"^merge into"),
+    ("insert", r"^insert into"),
     ("create table as select", r"^create or replace table|^create table"),
     ("temporary view", r"^create or replace temporary view"),
     ("cache table", r"^cache table"),

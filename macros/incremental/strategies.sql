@@ -1,41 +1,35 @@
 {#
-    Two incremental strategies on top of dbt-spark's (append, merge, insert_overwrite):
+    One incremental strategy on top of dbt-spark's (append, merge, insert_overwrite):
 
-    insert_new  MERGE that only inserts rows whose unique_key is not in the target yet:
-                de-duplication that keeps the first arrival untouched.
     upsert      MERGE on unique_key (null-safe): update matches, insert the rest; with the
                 config delete_when (a condition on the new rows, `@` standing for them), a
                 matching new row deletes the stored one instead and is never inserted: how a
                 superseded session or an emptied day disappears, by its known key.
 
-    Both skip the MERGE when the model has no rows (a MERGE would still read the target's
-    log and commit), and with the config prune_partitions='<partition column>' restrict the
+    It skips the MERGE when the model has no rows (a MERGE would still read the target's
+    log and commit), and with the config prune_partitions='<partition column>' restricts the
     target to the partitions the new rows name, as a list of literals, so Delta opens only
-    those. With cache_source=true the model's rows are cached first: for a model whose SQL
-    is costly and read three times (staging's change-feed read).
+    those. (Staging de-duplicates in its own SQL and appends: dbt-spark's `append`.)
 #}
 
 {% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) %}
-    {%- if raw_strategy in ['insert_new', 'upsert'] -%}
+    {%- if raw_strategy == 'upsert' -%}
         {%- if file_format != 'delta' -%}
             {% do exceptions.raise_compiler_error(
                 "incremental_strategy '" ~ raw_strategy ~ "' needs file_format 'delta'") %}
         {%- endif -%}
         {% do return(raw_strategy) %}
     {%- endif -%}
-    {% do return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) %}
+    {% do return(dbt.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) %}
 {% endmacro %}
 
 
 {% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) %}
-    {%- if strategy not in ['insert_new', 'upsert'] -%}
-        {{ dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) }}
+    {%- if strategy != 'upsert' -%}
+        {{ dbt.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) }}
     {%- else -%}
         {%- if not unique_key -%}
             {% do exceptions.raise_compiler_error("incremental_strategy '" ~ strategy ~ "' needs a unique_key") %}
-        {%- endif -%}
-        {%- if config.get('cache_source', false) -%}
-            {%- do run_query('cache table ' ~ source) -%}
         {%- endif -%}
         {%- set prune = lakehouse_prune_predicate(source) -%}
         {%- if prune is none -%}
@@ -44,11 +38,7 @@
         {%- else -%}
             {%- set predicates = ([] if incremental_predicates is none else [] + incremental_predicates)
                 + ([] if prune == true else [prune]) -%}
-            {%- if strategy == 'insert_new' -%}
-                {{ lakehouse_insert_new_sql(source, target, unique_key, predicates) }}
-            {%- else -%}
-                {{ lakehouse_upsert_sql(source, target, unique_key, predicates) }}
-            {%- endif -%}
+            {{ lakehouse_upsert_sql(source, target, unique_key, predicates) }}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
@@ -73,15 +63,6 @@
     {%- endif -%}
     {% do return('DBT_INTERNAL_DEST.' ~ column ~ ' in (' ~ (dates | reject('equalto', 'null') | sort | join(', ') or 'null') ~ ')'
         ~ (' or DBT_INTERNAL_DEST.' ~ column ~ ' is null' if 'null' in dates else '')) %}
-{% endmacro %}
-
-
-{% macro lakehouse_insert_new_sql(source, target, unique_key, predicates) %}
-    merge into {{ target }} as DBT_INTERNAL_DEST
-    using {{ source }} as DBT_INTERNAL_SOURCE
-    on {{ lakehouse_key_match(unique_key, 'DBT_INTERNAL_SOURCE', 'DBT_INTERNAL_DEST') }}
-    {%- for p in predicates %} and ({{ p }}){% endfor %}
-    when not matched then insert *
 {% endmacro %}
 
 
