@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from streaming import producer
+from streaming.bronze import EVENT_TIME_FIELD, FIELD_CAPS, MAX_RECORD_CHARS
 from streaming.collector.app import TOPIC, KafkaSink, serve_in_thread
 from streaming.collector.events import EVENT_TYPES
 from streaming.spark import run_feeder
@@ -148,58 +149,160 @@ def _good(topic: str, i: int) -> dict[str, Any]:
     }
 
 
-def _junk(topic: str, i: int, rng: random.Random) -> bytes:
-    """One malformed value, unique by construction (``fuzz-i``)."""
+USABLE = "usable"
+# the fields without which an event cannot be used, and the reason staging gives
+REQUIRED = {
+    "web_events": {"host": "missing_key:host", "ip": "missing_key:ip"},
+    "game_events": {
+        "player_id": "missing_key:player_id",
+        "event_type": "unknown_event_type",
+        "new_level": "missing_field:new_level",
+    },
+}
+
+
+def _absent(topic: str, field: str) -> frozenset[str] | None:
+    """The verdict on an event of ``topic`` whose ``field`` is missing or null; None where
+    the record cannot be found again (its own id was the field changed)."""
+    if field == "event_uuid":
+        return None
+    time_field = EVENT_TIME_FIELD[topic]
+    if field == time_field:
+        return frozenset({f"missing_field:{time_field}"})
+    return frozenset({REQUIRED[topic].get(field, USABLE)})
+
+
+def _blank(topic: str, field: str) -> frozenset[str] | None:
+    """The verdict when ``field`` is an empty or blank string."""
+    if field == "event_uuid":
+        return None
+    time_field = EVENT_TIME_FIELD[topic]
+    if field == time_field:
+        return frozenset({f"unparseable_timestamp:{time_field}"})
+    if topic == "web_events" and field == "user_id":
+        return frozenset({"missing_key:user_id"})
+    return frozenset({REQUIRED[topic].get(field, USABLE)})
+
+
+def _long(topic: str, field: str, size: int) -> frozenset[str] | None:
+    """The verdict when ``field`` is ``size`` x's: the feeder's size checks come first."""
+    if size + 200 > MAX_RECORD_CHARS:
+        return frozenset({"record_too_large"})
+    time_field = EVENT_TIME_FIELD[topic]
+    if field == time_field:
+        return frozenset({f"unparseable_timestamp:{time_field}"})
+    cap = FIELD_CAPS[topic].get(field)
+    if cap is not None and size > cap:
+        return frozenset({f"field_too_long:{field}"})
+    if field == "event_uuid":
+        return None  # every such record shares one id: the first is kept, the rest reused
+    if topic == "game_events" and field == "new_level":
+        return frozenset({"not_a_number:new_level"})
+    return frozenset({USABLE})
+
+
+def _junk(topic: str, i: int, rng: random.Random) -> tuple[bytes, int, frozenset[str] | None]:
+    """One malformed value, unique by construction (``fuzz-i``), with its kind and the
+    verdicts it may get (a reason, or USABLE); None where only the totals can judge it
+    (random bytes, and values whose reading is Spark's business: a number or an object
+    where a string was expected)."""
     good = _good(topic, i)
     good["event_uuid"] = f"fuzz-{i}"
+    time_field = EVENT_TIME_FIELD[topic]
     kind = rng.randrange(9)
     if kind == 0:
-        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))) + f"{i}".encode()
+        raw = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))) + f"{i}".encode()
+        return raw, kind, None
     if kind == 1:
-        return json.dumps(good).encode()[: rng.randrange(1, 40)] + f"#{i}".encode()
+        return (
+            json.dumps(good).encode()[: rng.randrange(1, 40)] + f"#{i}".encode(),
+            kind,
+            (frozenset({"invalid_json"})),
+        )
     if kind == 2:
-        return json.dumps(rng.choice([[i], i, f"fuzz-{i}", None, [good]])).encode()
+        value = rng.choice([[i], i, f"fuzz-{i}", None, [good]])
+        # JSON null may parse to a null variant or to none at all
+        reasons = {"not_a_json_object", "invalid_json"} if value is None else {"not_a_json_object"}
+        return json.dumps(value).encode(), kind, frozenset(reasons)
     field = rng.choice(sorted(good))
+    verdict: frozenset[str] | None
     if kind == 3:
         good.pop(field)
+        verdict = _absent(topic, field)
     elif kind == 4:
         good[field] = rng.choice([{"a": [1, 2]}, [1, 2, 3], 10**30, -1, True, "", " "])
+        verdict = _blank(topic, field) if good[field] in ("", " ") else None
     elif kind == 5:
-        good[field] = "x" * rng.choice([100, 3000, 70_000])
+        size = rng.choice([100, 3000, 70_000])
+        good[field] = "x" * size
+        verdict = _long(topic, field, size)
     elif kind == 6:
-        time_field = "event_time" if topic == "web_events" else "received_at"
         good[time_field] = rng.choice(["yesterday", "1999-01-01T00:00:00Z", "3024-01-01T00:00:00Z"])
+        reason = {
+            "yesterday": f"unparseable_timestamp:{time_field}",
+            "1999-01-01T00:00:00Z": "timestamp_before_2000",
+            "3024-01-01T00:00:00Z": "timestamp_in_future",
+        }[good[time_field]]
+        verdict = frozenset({reason})
     elif kind == 7 and topic == "game_events":
-        good.update(
-            rng.choice(
-                [
-                    {
-                        "event_type": "purchase",
-                        "item_type": "sword",
-                        "price": "1e400",
-                        "quantity": 1,
-                    },
-                    {"event_type": "purchase", "item_type": "bow", "price": -5, "quantity": 0},
-                    {"event_type": "treasure_found", "treasure_type": "chest", "gold": 10**29},
-                    {"event_type": f"t{i}"},
-                    {"player_id": None},
-                ]
-            )
-        )
+        options: list[tuple[dict[str, Any], frozenset[str]]] = [
+            (
+                {
+                    "event_type": "purchase",
+                    "item_type": "sword",
+                    "price": "1e400",
+                    "quantity": 1,
+                },
+                frozenset({"out_of_range:price", "not_a_number:price"}),
+            ),
+            (
+                {"event_type": "purchase", "item_type": "bow", "price": -5, "quantity": 0},
+                frozenset({"out_of_range:price"}),
+            ),
+            (
+                {"event_type": "treasure_found", "treasure_type": "chest", "gold": 10**29},
+                frozenset({"out_of_range:gold"}),
+            ),
+            ({"event_type": f"t{i}"}, frozenset({"unknown_event_type"})),
+            ({"player_id": None}, frozenset({"missing_key:player_id"})),
+        ]
+        change, verdict = rng.choice(options)
+        good.update(change)
     else:
         good["nested"] = {"deep": [[[[{"x": i}]]]]}
         good[field] = None
-    return json.dumps(good).encode()
+        verdict = _absent(topic, field)
+    return json.dumps(good).encode(), kind, verdict
+
+
+def _verdicts(spark, settings, topic: str, stage: str) -> tuple[dict[str, str], dict[str, str]]:
+    """What became of each record: the feeder's reason by raw value (bronze's malformed
+    rows), and staging's verdict by event_uuid (a quarantine reason, or USABLE)."""
+    bronze = spark.read.format("delta").load(str(settings.bronze_table(topic)))
+    malformed = {
+        r.raw_value: r.malformed_reason
+        for r in bronze.where("is_malformed").select("raw_value", "malformed_reason").collect()
+    }
+    staged = {
+        r.event_uuid: r.quarantine_reason or USABLE
+        for r in spark.table(f"silver.{stage}")
+        .where("event_uuid is not null")
+        .select("event_uuid", "quarantine_reason")
+        .collect()
+    }
+    return malformed, staged
 
 
 def test_ten_thousand_malformed_kafka_values(spark, settings, empty_topics, empty_lakehouse):
     kafka = empty_topics
     rng = random.Random(2026)
     produced: dict[str, int] = {}
+    judged: dict[str, list[tuple[bytes, int, frozenset[str]]]] = {}
     for topic in ("web_events", "game_events"):
         junk = [_junk(topic, i, rng) for i in range(VALUES_PER_TOPIC)]
+        judged[topic] = [(value, kind, verdict) for value, kind, verdict in junk if verdict]
         good = [json.dumps(_good(topic, i)).encode() for i in range(50)]
-        values = junk + good
+        values = [value for value, _, _ in junk] + good
         rng.shuffle(values)
         producer.produce_raw(kafka, topic, values, key=str(uuid.uuid4()))
         produced[topic] = len(values)
@@ -228,3 +331,17 @@ def test_ten_thousand_malformed_kafka_values(spark, settings, empty_topics, empt
         good_ids = {f"good-{i}" for i in range(50)}
         kept = {r.event_uuid for r in usable.select("event_uuid").collect()}
         assert good_ids <= kept, f"{topic}: a good event was not staged"
+        # each record of a kind whose verdict the generator knows got that verdict: junk
+        # that stages as usable, or a usable event quarantined, fails here
+        malformed, staged = _verdicts(spark, settings, topic, stage)
+        wrong: list[tuple[int, str, str]] = []
+        tally: dict[int, int] = {}
+        for value, kind, verdict in judged[topic]:
+            text = value.decode()
+            got = malformed.get(text) or staged.get(json.loads(text)["event_uuid"], "not staged")
+            tally[kind] = tally.get(kind, 0) + 1
+            if got not in verdict:
+                wrong.append((kind, got, text[:120]))
+        print(f"{topic}: records judged per kind {dict(sorted(tally.items()))}")
+        assert sum(tally.values()) > VALUES_PER_TOPIC // 2, (topic, tally)
+        assert not wrong, f"{topic}: {len(wrong)} records with the wrong verdict, e.g. {wrong[:5]}"
