@@ -23,7 +23,24 @@ PR_SET_CHILD_SUBREAPER = 36
 LEAKS: list[str] = []
 
 
+# what a user's shell may set that would change what the tests test: the dbt target and
+# threads, Spark's settings, a Kafka cluster and its security (the tests start their own)
+CLEARED = ("DBT_TARGET", "DBT_THREADS", "KAFKA_BOOTSTRAP", "KAFKA_CLIENT_PROPERTIES")
+CLEARED_PREFIXES = ("SPARK_", "KAFKA_SECURITY_", "KAFKA_SASL_", "KAFKA_SSL_")
+
+
+def _clear_environment() -> list[str]:
+    """Remove those variables from this process (and so from every child); their names."""
+    names = [n for n in os.environ if n in CLEARED or n.startswith(CLEARED_PREFIXES)]
+    for name in names:
+        del os.environ[name]
+    return sorted(names)
+
+
 def pytest_configure(config) -> None:
+    cleared = _clear_environment()
+    if cleared:
+        print(f"tests: cleared {', '.join(cleared)} from the environment")
     # --basetemp lives under .lakehouse/, which a fresh clone does not have yet
     basetemp = config.option.basetemp
     if basetemp:

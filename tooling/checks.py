@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,15 @@ def run_linters() -> int:
         cwd=REPO_ROOT,
         env=_with_venv_on_path(),
     )
+
+
+# programs the tests drive besides what set-up installs, with how to install each
+TOOLS = {"ab": "apt-get install apache2-utils"}  # Apache Bench: the collector's load test
+
+
+def missing_tools() -> list[str]:
+    """One line per program the suite needs that is not on PATH, with its install command."""
+    return [f"{name} is missing: {how}" for name, how in TOOLS.items() if not shutil.which(name)]
 
 
 def run_pytest(args: list[str]) -> int:

@@ -626,6 +626,9 @@ def test(
     """
     from tooling import checks
 
+    missing = checks.missing_tools()
+    if missing:
+        fail("; ".join(missing))
     if lint:
         code = checks.run_linters()
         if code != 0:

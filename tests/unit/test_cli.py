@@ -51,3 +51,15 @@ def test_dbt_refuses_while_the_warm_engine_holds_the_metastore(tmp_path, monkeyp
         holder.wait()
     assert result.exit_code == 1
     assert f"warm engine of `./lakehouse run` (pid {holder.pid})" in result.output
+
+
+def test_test_refuses_without_a_program_the_suite_drives(monkeypatch):
+    """`./lakehouse test` without Apache Bench (or any program in checks.TOOLS) stops before
+    the linters with one line naming the program and its install command, exit 1."""
+    from tooling import checks
+
+    monkeypatch.setattr(checks, "TOOLS", {"no-such-program-x": "apt-get install x-utils"})
+    result = runner.invoke(app, ["test", "--no-lint"])
+    assert result.exit_code == 1
+    assert "no-such-program-x is missing: apt-get install x-utils" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
