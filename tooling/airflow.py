@@ -1,8 +1,9 @@
 """``./lakehouse airflow``: the Airflow DAG (orchestration/airflow/) with its own Airflow.
 
 Airflow and astronomer-cosmos live in a virtual environment of their own, ``.venv-airflow``,
-created on first use from ``orchestration/airflow/requirements.txt`` (with uv: seconds once
-its cache is warm), so Airflow's hundreds of dependencies never constrain the pipeline's.
+created on first use from ``orchestration/airflow/requirements.lock`` (the versions of
+``requirements.txt`` and all they need, see tooling/locks.py; with uv: seconds once its cache
+is warm), so Airflow's hundreds of dependencies never constrain the pipeline's.
 dbt still runs from the pipeline's venv: cosmos calls ``orchestration/airflow/dbt``, which
 is ``./lakehouse dbt``.
 
@@ -26,6 +27,7 @@ from tooling.settings import REPO_ROOT, Settings
 
 ORCHESTRATION = REPO_ROOT / "orchestration" / "airflow"
 REQUIREMENTS = ORCHESTRATION / "requirements.txt"
+LOCK = ORCHESTRATION / "requirements.lock"
 DAGS = ORCHESTRATION / "dags"
 DAG_ID = "clickstream_lakehouse"
 VENV = Path(os.environ.get("LAKEHOUSE_AIRFLOW_VENV", REPO_ROOT / ".venv-airflow"))
@@ -37,7 +39,7 @@ class AirflowError(Exception):
 
 
 def _stamp() -> str:
-    return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    return hashlib.sha256(REQUIREMENTS.read_bytes() + LOCK.read_bytes()).hexdigest()
 
 
 def ensure_venv(say: Callable[[str], None]) -> Path:
@@ -48,13 +50,13 @@ def ensure_venv(say: Callable[[str], None]) -> Path:
     uv = Path(sys.executable).with_name("uv")
     if not uv.exists():
         raise AirflowError(f"uv not found at {uv}: run ./lakehouse setup")
-    say(f"airflow: installing {REQUIREMENTS.relative_to(REPO_ROOT)} into {VENV} (once)...")
+    say(f"airflow: installing {LOCK.relative_to(REPO_ROOT)} into {VENV} (once)...")
     log = VENV.with_name(VENV.name + "-install.log")
     with log.open("w") as out:
         for cmd in (
             [str(uv), "venv", "--quiet", "--allow-existing", "--python", PYTHON, str(VENV)],
             [str(uv), "pip", "install", "--python", str(VENV / "bin" / "python"),
-             "-r", str(REQUIREMENTS)],
+             "-r", str(LOCK)],
         ):  # fmt: skip
             if subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT) != 0:
                 tail = " | ".join(log.read_text().strip().splitlines()[-3:])

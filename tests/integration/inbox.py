@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from streaming import bronze
@@ -35,12 +36,15 @@ def append_to_bronze(
     *,
     change_feed: bool = True,
     raw: tuple[str, ...] = (),
+    arrived: datetime | None = None,
 ) -> None:
     """``events`` appended to the topic's bronze table as the feeder writes them (its
     ``bronze.finish``), in this process: quicker than a feeder run when the path from Kafka is
     not what a test is about. A table this creates records a change data feed from its first
     commit, as the feeder's do (``change_feed=False``: a bronze table from before the feeder
-    turned it on). ``raw``: more records as they arrived, e.g. a line that is not JSON."""
+    turned it on). ``raw``: more records as they arrived, e.g. a line that is not JSON.
+    ``arrived``: when they landed (``_ingested_at`` and the arrival-date partition), instead of
+    now, for a test that must not depend on the day it runs."""
     from pyspark.sql import functions as F
 
     values = [json.dumps(e) for e in events] + list(raw)
@@ -58,9 +62,13 @@ def append_to_bronze(
     previous = spark.conf.get(cdf, None)
     spark.conf.set(cdf, str(change_feed).lower())
     try:
+        landed = bronze.finish(df, topic)
+        if arrived is not None:
+            landed = landed.withColumn("_ingested_at", F.lit(arrived)).withColumn(
+                bronze.PARTITION_COLUMN, F.lit(arrived.date())
+            )
         (
-            bronze.finish(df, topic)
-            .write.format("delta")
+            landed.write.format("delta")
             .mode("append")
             .partitionBy(bronze.PARTITION_COLUMN)
             .save(str(settings.bronze_table(topic)))

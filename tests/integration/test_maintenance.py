@@ -5,7 +5,7 @@ everything; a full refresh that would lose retained-away events is refused."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from pyspark.sql import functions as F
@@ -20,12 +20,15 @@ pytestmark = pytest.mark.integration
 STAGING = "silver.stg_bronze__web_events"
 
 
-def _land_today(spark, settings, n: int, seed: int) -> None:
-    """n web events appended as the feeder writes a micro-batch (its small files), in today's
-    partition (the feeder is not what this tests)."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
-    events = producer.build_events("web", n, seed, start, timedelta(hours=5), 0.0, 0.0)
-    append_to_bronze(spark, settings, "web_events", events, f"part-{seed}")
+def _land_today(spark, settings, today: date, n: int, seed: int) -> None:
+    """n web events appended as the feeder writes a micro-batch (its small files), landed at
+    noon of ``today`` (so a run across midnight lands them on the same day as the rest; the
+    feeder is not what this tests)."""
+    noon = datetime.combine(today, time(12), UTC)
+    events = producer.build_events(
+        "web", n, seed, noon - timedelta(hours=6), timedelta(hours=5), 0.0, 0.0
+    )
+    append_to_bronze(spark, settings, "web_events", events, f"part-{seed}", arrived=noon)
 
 
 def _append_old_day(spark, settings, day: date, seed: int, n: int = 40) -> None:
@@ -66,7 +69,7 @@ def _report(reports, name: str):
 def test_retention_waits_for_staging_and_optimize_compacts(spark, settings, empty_lakehouse):
     today = datetime.now(UTC).date()
     for seed in (1, 2, 3):  # three micro-batches: at least three small files today
-        _land_today(spark, settings, 60, seed)
+        _land_today(spark, settings, today, 60, seed)
     read_day, unread_day = today - timedelta(days=30), today - timedelta(days=20)
     _append_old_day(spark, settings, read_day, seed=4)
     run_in_process(settings, ["run", "--select", "stg_bronze__web_events"], quiet=True)
