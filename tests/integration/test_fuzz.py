@@ -217,7 +217,7 @@ def _junk(topic: str, i: int, rng: random.Random) -> tuple[bytes, int, frozenset
         return (
             json.dumps(good).encode()[: rng.randrange(1, 40)] + f"#{i}".encode(),
             kind,
-            (frozenset({"invalid_json"})),
+            frozenset({"invalid_json"}),
         )
     if kind == 2:
         value = rng.choice([[i], i, f"fuzz-{i}", None, [good]])

@@ -1,11 +1,5 @@
-{#
-    One INSERT per run: the model's rows are already only the new identities (the anti-join
-    on the stored event keys in lakehouse_new_identities), so a rerun of the same batch after
-    a kill inserts nothing twice, with no MERGE, no cached source and no partition lookup.
-#}
 {{
     config(
-        incremental_strategy='append',
         partition_by=['event_date'],
     )
 }}
