@@ -10,8 +10,9 @@ started while the feeder runs. A final ``--available-now`` run drains the topic.
 must be in bronze exactly once (by Kafka offset and by identity), and in staging once.
 
 dbt: rounds of late-arriving web and IDE events land through the files source; each round's
-``dbt run`` is killed while its n-th model runs (n random) and run again. At the end every
-table must equal a ``--full-refresh`` over the same data (row count and content hash of each
+``dbt run`` is killed while its n-th model runs (n random), the next round's run redoing what
+the last one left half done; one run after the last kill takes it all in. Then every table
+must equal a ``--full-refresh`` over the same data (row count and content hash of each
 table).
 """
 
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 TOPIC = "ide_events"
+RESERVE_CHUNK = 10  # events in each held-back chunk (see _Producer)
+IDLE_S = 6.0  # a feeder idle this long, with no micro-batch to interrupt, is sent a chunk
+STARTUP_S = 30.0  # ... once it has had the time to start (its JVM takes about 20 s)
 IDENTITY = ("user_id", "event_id", "product_code", "timestamp")
 
 
@@ -74,30 +78,50 @@ def _identity(event: Event) -> tuple[str, ...]:
 
 class _Producer(threading.Thread):
     """Sends the corpus in chunks; a chunk is never split by a broker restart (the
-    restarter holds ``lock`` while the broker is down), so the corpus is sent exactly once."""
+    restarter holds ``lock`` while the broker is down), so the corpus is sent exactly once.
+    The last ``reserve`` small chunks are held back: ``nudge`` sends one when a feeder waits
+    for work to interrupt (the paced chunks may all be sent by then), ``flush`` the rest."""
 
-    def __init__(self, bootstrap: str, corpus: list[Event], chunks: int, pause_s: float) -> None:
+    def __init__(
+        self, bootstrap: str, corpus: list[Event], chunks: int, pause_s: float, reserve: int = 0
+    ) -> None:
         super().__init__(name="chaos-producer", daemon=True)
         self.bootstrap = bootstrap
-        self.corpus = corpus
-        self.size = max(1, len(corpus) // chunks)
+        held = min(len(corpus) // 2, reserve * RESERVE_CHUNK)
+        self.corpus = corpus[: len(corpus) - held]
+        self.reserve = [
+            corpus[i : i + RESERVE_CHUNK]
+            for i in range(len(corpus) - held, len(corpus), RESERVE_CHUNK)
+        ]
+        self.size = max(1, len(self.corpus) // chunks)
         self.pause_s = pause_s
         self.lock = threading.Lock()
         self.sent = 0
         self.error: BaseException | None = None
 
+    def _send(self, chunk: list[Event]) -> None:
+        with self.lock:
+            producer.produce(self.bootstrap, TOPIC, chunk, key_field="user_id", progress=False)
+            self.sent += len(chunk)
+
     def run(self) -> None:
         try:
             for i in range(0, len(self.corpus), self.size):
-                chunk = self.corpus[i : i + self.size]
-                with self.lock:
-                    producer.produce(
-                        self.bootstrap, TOPIC, chunk, key_field="user_id", progress=False
-                    )
-                    self.sent += len(chunk)
+                self._send(self.corpus[i : i + self.size])
                 time.sleep(self.pause_s)
         except BaseException as exc:  # reported by the caller
             self.error = exc
+
+    def nudge(self) -> bool:
+        """Send one held-back chunk; False when none is left."""
+        if not self.reserve:
+            return False
+        self._send(self.reserve.pop(0))
+        return True
+
+    def flush(self) -> None:
+        while self.nudge():
+            pass
 
 
 def _start_feeder(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
@@ -137,6 +161,7 @@ def _kill_mid_batch(
     after_a_commit: bool,
     committed_before: int,
     timeout_s: float,
+    nudge: Callable[[], bool] = lambda: False,
 ) -> int | None:
     """SIGKILL the feeder while it works on a micro-batch: the batch's offsets are in the
     checkpoint, its commit is not, and this feeder has begun it (it wrote the batch's offsets,
@@ -144,10 +169,12 @@ def _kill_mid_batch(
     is otherwise "under way" before this JVM has even started). ``after_a_commit``: only
     once this feeder has committed a batch (the checkpoint's last commit was
     ``committed_before`` as it started), so the kill lands in a later one, not in the
-    first (a kill that always lands in the first batch would only ever redo it). Returns the
-    batch's number, or None (the feeder killed all the same) if none came within
-    ``timeout_s`` or the feeder exited."""
+    first (a kill that always lands in the first batch would only ever redo it). While no
+    batch begins for ``IDLE_S`` (once the feeder has had ``STARTUP_S`` to start),
+    ``nudge()`` is called to send it more work. Returns the batch's number, or None (the
+    feeder killed all the same) if none came within ``timeout_s`` or the feeder exited."""
     deadline = time.monotonic() + timeout_s
+    progress, last_seen = time.monotonic(), (-1, -1)
 
     def begun_here(batch: int) -> bool:
         offsets = checkpoint / "offsets" / str(batch)
@@ -162,6 +189,14 @@ def _kill_mid_batch(
             ready = committed > committed_before or not after_a_commit
             if ready and batch > committed and begun_here(batch):
                 return batch  # killed at once, below
+            if (batch, committed) != last_seen:
+                progress, last_seen = time.monotonic(), (batch, committed)
+            elif (
+                time.time() - started > STARTUP_S
+                and time.monotonic() - progress > IDLE_S
+                and nudge()
+            ):
+                progress = time.monotonic()
             time.sleep(0.05)
         return None
     finally:
@@ -192,7 +227,9 @@ def run_feeder_chaos(
     # micro-batch to interrupt, about 20 s after the JVM starts)
     expected_s = kills * (sum(kill_after_s) / 2 + 20)
     chunks = max(10, kills * 3)
-    sender = _Producer(settings.kafka_bootstrap, corpus, chunks, pause_s=expected_s / chunks)
+    sender = _Producer(
+        settings.kafka_bootstrap, corpus, chunks, pause_s=expected_s / chunks, reserve=4 * kills
+    )
     sender.start()
     restart_at = kills // 2 if restart_broker else -1
     checkpoint = settings.checkpoint(f"bronze_{TOPIC}_kafka")
@@ -222,6 +259,7 @@ def run_feeder_chaos(
             after_a_commit=n % 2 == 1,
             committed_before=committed,
             timeout_s=120,
+            nudge=sender.nudge,
         )
         if batch is None:
             outcome.notes.append(
@@ -234,6 +272,7 @@ def run_feeder_chaos(
     sender.join(timeout=600)
     if sender.error is not None:
         raise ChaosError(f"the producer failed: {sender.error}")
+    sender.flush()
     say("chaos: draining the topic with --available-now")
     drain = subprocess.run(
         submit_command(settings, FEEDER, ["--topics", TOPIC, "--available-now"]),
@@ -289,6 +328,7 @@ def describe(outcome: FeederOutcome) -> str:
         f"feeder: {outcome.kills} kill(s) survived, {outcome.broker_restarts} broker "
         f"restart(s); {outcome.produced} events produced, {outcome.lost} lost, "
         f"{outcome.duplicated} duplicated in bronze{staged}"
+        + "".join(f"; {note}" for note in outcome.notes)
     )
 
 
@@ -377,15 +417,15 @@ def run_dbt_chaos(
     spark: SparkSession | None = None,
     land_events: Callable[[str, list[Event], str], None] | None = None,
 ) -> DbtOutcome:
-    """Kill ``dbt run`` once in each of ``kills`` rounds and run it again: the first round is
-    the very first build, each later one a round of new late data. Each kill lands while a
-    model runs, the n-th of the run for a random n. Then compare every table with a full
-    refresh. ``settings`` names a lakehouse of its own
-    (its metastore must be free: dbt runs in child processes). With ``spark`` (a running
-    session, whatever its metastore) the tables are fingerprinted in it, by path, instead of
-    in a JVM of their own each time. With ``land_events(topic, events, name)`` each round
-    lands in bronze through it instead of the feeder's files source (where the feeder is
-    not what is tested)."""
+    """Kill ``dbt run`` once in each of ``kills`` rounds, then run it once to the end: the
+    first round is the very first build, each later one a round of new late data (its run
+    also redoing what the last kill left). Each kill lands while a model runs, the n-th of
+    the run for a random n. Then compare every table with a full refresh. ``settings`` names
+    a lakehouse of its own (its metastore must be free: dbt runs in child processes). With
+    ``spark`` (a running session, whatever its metastore) the tables are fingerprinted in
+    it, by path, instead of in a JVM of their own each time. With
+    ``land_events(topic, events, name)`` each round lands in bronze through it instead of
+    the feeder's files source (where the feeder is not what is tested)."""
     from bench import steps
     from tooling.dbt_runner import NO_TESTS
 
@@ -420,7 +460,7 @@ def run_dbt_chaos(
     models = ["build", *NO_TESTS]
 
     def killed_run(n: int) -> None:
-        """The models' build killed while its n-th model runs, then run again to the end."""
+        """The models' build killed while its n-th model runs."""
         log = logs / f"dbt-{n}-killed.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         out = log.open("ab")
@@ -448,18 +488,18 @@ def run_dbt_chaos(
             )
         else:
             say(f"chaos: dbt ended before its model {nth} started (round {n}): not killed")
-        steps.dbt(settings, models, logs / f"dbt-{n}-rerun.log", f"dbt run after kill {n}")
         outcome.rounds += 1
 
-    # round 0 is the very first build: killed while its tables are half created
+    # round 0 is the very first build: killed while its tables are half created. Each later
+    # round lands new late data and is killed again before anything redid the last kill's
+    # work (a run killed as it recovers), and one run at the end takes the lakehouse back
     land(0)
     if kills:
         killed_run(0)
-    else:
-        steps.dbt(settings, models, logs / "dbt-0.log", "dbt run, round 0")
     for n in range(1, kills):
         land(n)
         killed_run(n)
+    steps.dbt(settings, models, logs / "dbt-rerun.log", "dbt run after the kills")
     incremental = _fingerprint(settings, logs, "after-kills", spark)
     say("chaos: full refresh over the same data, to compare")
     steps.dbt(settings, [*models, "--full-refresh"], logs / "dbt-full-refresh.log", "full refresh")

@@ -140,11 +140,11 @@ DBT_KILLS = int(os.environ.get("LAKEHOUSE_DBT_KILLS", "2"))
 
 
 def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(spark, settings):
-    """`dbt run` killed with SIGKILL while a model runs (the n-th, n random), then run
-    again: first the very first build (tables half created), then in a round of late data.
-    Every table then equals a full refresh. A lakehouse of its own, whose metastore the child
-    dbt processes may take (the test session's Spark holds the other one; it reads the tables
-    by path to fingerprint them)."""
+    """`dbt run` killed with SIGKILL while a model runs (the n-th, n random): first the very
+    first build (tables half created), then, with a round of late data, the run that redoes
+    it; then one run to the end. Every table then equals a full refresh. A lakehouse of its
+    own, whose metastore the child dbt processes may take (the test session's Spark holds the
+    other one; it reads the tables by path to fingerprint them)."""
     lake = Settings(settings.lakehouse_dir / "chaos-dbt", settings.jars_dir, "127.0.0.1:9")
     lake.lakehouse_dir.mkdir(parents=True, exist_ok=True)
 

@@ -1,5 +1,6 @@
 """Watermarks under the runs users really make: partial selections, a run that dies between a
-MERGE and its watermark, and an upstream table recreated under its readers.
+MERGE and its watermark, a run with nothing new, and an upstream table recreated under its
+readers.
 
 Each test lands seeded batches in bronze (real Delta), runs real dbt in-process and compares
 silver and gold with the pure-Python reference, as the property test does.
@@ -62,11 +63,16 @@ class _Lakehouse:
         merged = json.dumps({**SESSION_VARS, **variables})
         run_in_process(self.settings, ["run", *args, "--vars", merged], quiet=True)
 
-    def assert_exact(self, context: str) -> None:
-        """Silver and gold equal the reference, and a full refresh changes nothing."""
+    def assert_reference(self, context: str) -> dict[str, list[tuple]]:
+        """Silver and gold equal the reference; the reference's sessions."""
         expected = _expected(self.ide, self.web)
         _assert_equal(self.spark, expected, context)
         _assert_gold_counts(self.spark, expected, context)
+        return expected
+
+    def assert_exact(self, context: str) -> None:
+        """Silver and gold equal the reference, and a full refresh changes nothing."""
+        expected = self.assert_reference(context)
         gold = _collect(self.spark, GOLD_SQL)
         self.run("--full-refresh", *WITH_GOLD)
         _assert_equal(self.spark, expected, f"{context}, full refresh")
@@ -75,9 +81,24 @@ class _Lakehouse:
         )
 
 
-def test_partial_selections_then_a_full_run_lose_nothing(spark, settings, empty_lakehouse):
+def _table_versions(spark) -> dict[str, int]:
+    versions = {}
+    for schema in ("silver", "gold"):
+        for table in spark.catalog.listTables(schema):
+            if table.tableType == "VIEW":
+                continue
+            name = f"{schema}.{table.name}"
+            versions[name] = spark.sql(f"describe history {name} limit 1").first()["version"]
+    return versions
+
+
+def test_partial_selections_killed_runs_and_an_idle_run(spark, settings, empty_lakehouse):
+    """One lakehouse through the runs users make, in turn: partial selections, runs that die
+    between a MERGE and its watermark, then a run with nothing new. Silver and gold equal the
+    reference after each, and a full refresh at the end (one lakehouse built once: each
+    part alone would build it from empty)."""
     lake = _Lakehouse(spark, settings)
-    batches = _batches(2001, 4)
+    batches = _batches(2001, 6)
     lake.land(batches[0])
     lake.run(*WITH_GOLD)
 
@@ -103,10 +124,8 @@ def test_partial_selections_then_a_full_run_lose_nothing(spark, settings, empty_
     lake.run("--select", "web_sessions", "ide_sessions")
     # then a full run: gold catches up too
     lake.run(*WITH_GOLD)
-    lake.assert_exact("after partial selections and a full run")
+    lake.assert_reference("after partial selections and a full run")
 
-
-def test_runs_killed_between_merge_and_watermark_are_redone(spark, settings, empty_lakehouse):
     # a run dies after a model's MERGE and before its watermark, in a web model and an IDE
     # model of the same run (independent chains, so both get as far as their MERGE): a
     # staging table and a sessions model, then an events model and a gold model
@@ -114,11 +133,7 @@ def test_runs_killed_between_merge_and_watermark_are_redone(spark, settings, emp
         ("stg_bronze__web_events", "ide_sessions"),
         ("web_events_sessionized", "ide_product_daily_metrics"),
     ]
-    lake = _Lakehouse(spark, settings)
-    batches = _batches(3001, len(rounds) + 1)
-    lake.land(batches[0])
-    lake.run(*WITH_GOLD)
-    for n, models in enumerate(rounds, start=1):
+    for n, models in enumerate(rounds, start=4):
         lake.land(batches[n])
         with pytest.raises(DbtError, match="stops before its watermark") as died:
             lake.run(*WITH_GOLD, testing__fail_before_watermark=",".join(models))
@@ -126,8 +141,15 @@ def test_runs_killed_between_merge_and_watermark_are_redone(spark, settings, emp
             assert f"{model} stops before its watermark" in str(died.value), (model, died.value)
         # the MERGEs committed, the watermarks did not: the rerun takes the batch in again
         lake.run(*WITH_GOLD)
-        _assert_equal(spark, _expected(lake.ide, lake.web), f"after {models} died and the rerun")
-    lake.assert_exact("after two rounds of killed runs")
+        lake.assert_reference(f"after {models} died and the rerun")
+    lake.assert_exact("after partial selections and two rounds of killed runs")
+
+    # every model (gold's table marts too), then once more with nothing new: no commit
+    lake.run()
+    before = _table_versions(spark)
+    assert len(before) >= 20, f"expected every silver and gold table, got {sorted(before)}"
+    lake.run()
+    assert _table_versions(spark) == before, "a run with nothing new wrote a Delta commit"
 
 
 def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings, empty_lakehouse):
@@ -171,24 +193,3 @@ def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings,
     assert audit.watermark_before < audit.watermark_after, audit
     assert audit.bronze_rows_read == len(batches[3][1]), audit
     lake.assert_exact("after the rebuild")
-
-
-def _table_versions(spark) -> dict[str, int]:
-    versions = {}
-    for schema in ("silver", "gold"):
-        for table in spark.catalog.listTables(schema):
-            if table.tableType == "VIEW":
-                continue
-            name = f"{schema}.{table.name}"
-            versions[name] = spark.sql(f"describe history {name} limit 1").first()["version"]
-    return versions
-
-
-def test_a_run_with_nothing_new_commits_nothing(spark, settings, empty_lakehouse):
-    lake = _Lakehouse(spark, settings)
-    lake.land(_batches(5001, 1)[0])
-    lake.run()  # every model, gold's table marts too
-    before = _table_versions(spark)
-    assert len(before) >= 20, f"expected every silver and gold table, got {sorted(before)}"
-    lake.run()
-    assert _table_versions(spark) == before, "a run with nothing new wrote a Delta commit"
