@@ -138,12 +138,17 @@ def reset(checkpoint: Path) -> bool:
 
 
 def resume_offsets(checkpoint: Path, topic: str) -> dict[int, int] | None:
-    """The offsets the query resumes from: the end of the newest batch Spark planned."""
-    offsets = checkpoint / "offsets"
-    if not offsets.is_dir():
+    """The offsets the query resumes reading from: the end of the newest batch Spark
+    committed. A batch planned after it (its offsets written, its commit not) is read again
+    from that point on a restart, so its range is still to be read: records retention
+    deleted there are lost too. None before the first commit (the query starts where its
+    startingOffsets say)."""
+    offsets, commits = checkpoint / "offsets", checkpoint / "commits"
+    if not offsets.is_dir() or not commits.is_dir():
         return None
-    batches = sorted((int(p.name) for p in offsets.iterdir() if p.name.isdigit()), reverse=True)
-    for batch in batches:
+    committed = {int(p.name) for p in commits.iterdir() if p.name.isdigit()}
+    planned = sorted((int(p.name) for p in offsets.iterdir() if p.name.isdigit()), reverse=True)
+    for batch in (b for b in planned if b in committed):
         lines = (offsets / str(batch)).read_text(encoding="utf-8").splitlines()
         for line in lines[2:]:  # "v1", the batch metadata, then one line per source
             try:

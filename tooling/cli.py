@@ -68,6 +68,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+@app.callback()
+def _before_any_command() -> None:
+    """What every command checks first: an IP salt dbt's SQL can hold (it reaches Spark as a
+    setting substituted into the SQL's text)."""
+    from tooling.dbt_runner import DbtError, check_ip_salt
+
+    try:
+        check_ip_salt(os.environ.get("PRIVACY_IP_SALT", ""))
+    except DbtError as exc:
+        fail(str(exc))
+
+
 # --- Set-up ------------------------------------------------------------------------------
 
 
@@ -322,10 +334,11 @@ def dbt(ctx: typer.Context) -> None:
     """Any dbt command with this project's profile and paths, e.g. `./lakehouse dbt build`.
 
     While this lakehouse's cluster runs, its Thrift server holds the metastore, so dbt uses
-    the cluster target unless DBT_TARGET says otherwise.
+    the cluster target unless DBT_TARGET says otherwise. A command that writes (run, build,
+    seed, run-operation, ...) takes the lakehouse's lock, and dbt holds it until it ends.
     """
-    from tooling import cluster, engine
-    from tooling.dbt_runner import run_subprocess
+    from tooling import cluster, engine, lock
+    from tooling.dbt_runner import run_subprocess, writes
 
     settings = load()
     env = None if "DBT_TARGET" in os.environ else cluster.target_env(settings)
@@ -340,7 +353,18 @@ def dbt(ctx: typer.Context) -> None:
             "dbt: this lakehouse's cluster runs (`./lakehouse cluster status`): "
             "using the cluster target"
         )
-    raise typer.Exit(run_subprocess(settings, list(ctx.args), env))
+    args = list(ctx.args)
+    if not writes(args):
+        raise typer.Exit(run_subprocess(settings, args, env))
+    # the Airflow DAG's tasks (orchestration/airflow/dbt) share it among themselves
+    shared = os.environ.get("LAKEHOUSE_LOCK") == "shared"
+    what = "lakehouse dbt " + " ".join(args)[:80]
+    try:
+        with lock.exclusive(settings, what, shared=shared) as held:
+            code = run_subprocess(settings, args, env, lock_fd=held)
+    except lock.Busy as exc:
+        fail(f"dbt: another writer runs: {exc}; try again when it ends")
+    raise typer.Exit(code)
 
 
 # --- Report ------------------------------------------------------------------------------
@@ -417,7 +441,7 @@ def erase(
 
     Deleted rows remain in older Delta files until VACUUM passes its retention, and in Kafka
     until the topic's retention."""
-    from tooling import cluster
+    from tooling import cluster, lock
     from tooling.erase import EraseError
     from tooling.erase import erase as run_erase
 
@@ -427,6 +451,8 @@ def erase(
         run_erase(settings, user_id=user_id, player_id=player_id, env=env)
     except EraseError as exc:
         fail(f"erase: {exc}", 2 if not (user_id or player_id) else 1)
+    except lock.Busy as exc:
+        fail(f"erase: another writer runs: {exc}; try again when it ends")
     console.print(
         f"erase: done for {user_id or ''}{' ' if user_id and player_id else ''}{player_id or ''}"
     )

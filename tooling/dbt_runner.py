@@ -24,7 +24,9 @@ class DbtError(Exception):
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment variables dbt and profiles.yml read."""
+    """Environment variables dbt and profiles.yml read. Raises DbtError for an IP salt that
+    Spark could not substitute into SQL text (see ``check_ip_salt``)."""
+    check_ip_salt(os.environ.get("PRIVACY_IP_SALT", ""))
     return {
         "LAKEHOUSE_ROOT": str(REPO_ROOT),
         "LAKEHOUSE_DIR": str(settings.lakehouse_dir),
@@ -38,18 +40,59 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def check_ip_salt(salt: str) -> None:
+    """PRIVACY_IP_SALT reaches the SQL as a Spark setting substituted into its text
+    (macros/privacy/anonymize_ip.sql), inside a string literal: a quote, a backslash or a
+    dollar sign in it would change the statement or the substitution."""
+    if any(c in salt for c in "'\\$"):
+        raise DbtError(
+            "PRIVACY_IP_SALT may not hold a quote ('), a backslash or a dollar sign: choose another"
+        )
+
+
 def apply_env(settings: Settings) -> None:
     for key, value in dbt_env(settings).items():
         os.environ.setdefault(key, value)
 
 
 def run_subprocess(
-    settings: Settings, args: list[str], extra_env: dict[str, str] | None = None
+    settings: Settings,
+    args: list[str],
+    extra_env: dict[str, str] | None = None,
+    lock_fd: int | None = None,
 ) -> int:
-    """``dbt ARGS`` in a child process (with ``extra_env`` too); returns its exit code."""
+    """``dbt ARGS`` in a child process (with ``extra_env`` too); returns its exit code. With
+    ``lock_fd`` (``tooling.lock.exclusive``'s), the child holds the lakehouse's lock too."""
     env = {**os.environ, **dbt_env(settings), **(extra_env or {})}
     dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.call([str(dbt), *args], env=env, cwd=REPO_ROOT)
+    keep = () if lock_fd is None else (lock_fd,)
+    return subprocess.call([str(dbt), *args], env=env, cwd=REPO_ROOT, pass_fds=keep)
+
+
+# dbt's commands that write tables (or run operations that may): they take the lock
+WRITES = frozenset({"build", "clone", "retry", "run", "run-operation", "seed", "snapshot"})
+
+
+def writes(args: list[str]) -> bool:
+    """Whether ``dbt ARGS`` may write: its command is one of WRITES. The command is the first
+    argument that is neither a global option nor the value of one (dbt's own parser says
+    which global options take a value)."""
+    import click
+    from dbt.cli.main import cli
+
+    valued = {
+        name
+        for p in cli.params
+        if isinstance(p, click.Option) and not p.is_flag and not p.count
+        for name in (*p.opts, *p.secondary_opts)
+    }
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("-"):
+            return arg in WRITES
+        if arg in valued:
+            next(rest, None)  # its value
+    return False
 
 
 def run_in_process(settings: Settings, args: list[str], *, quiet: bool = False) -> object:

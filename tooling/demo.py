@@ -18,7 +18,7 @@ from rich.console import Console
 from streaming import kafka_local, producer
 from streaming.bronze import TOPICS
 from streaming.spark import run_feeder
-from tooling import cluster, summary
+from tooling import cluster, lock, summary
 from tooling.dbt_runner import DbtError, run_in_process, run_subprocess
 from tooling.report import write_report
 from tooling.settings import Settings
@@ -109,6 +109,30 @@ def land_events(settings: Settings, count: int, seed: int, console: Console) -> 
         raise DemoError("the feeder failed (see above)")
 
 
+def _build(
+    settings: Settings, on_cluster: dict[str, str] | None, lock_fd: int, console: Console
+) -> SparkTables | ThriftTables:
+    """dbt build and docs generate (under the lakehouse's lock, ``lock_fd``); the tables, read
+    where dbt wrote them."""
+    if on_cluster:
+        # the cluster's Thrift server holds the metastore: dbt and the reads go through it
+        console.print("demo: this lakehouse's cluster runs: dbt uses the cluster target")
+        for args in (["build"], ["docs", "generate"]):
+            if run_subprocess(settings, args, on_cluster, lock_fd=lock_fd) != 0:
+                raise DemoError(f"dbt {' '.join(args)} failed on the cluster target (see above)")
+        c = cluster.layout(settings)
+        return ThriftTables(c.host, c.thrift_port)
+    try:
+        run_in_process(settings, ["build"])
+        run_in_process(settings, ["docs", "generate"])
+    except DbtError as exc:
+        raise DemoError(str(exc)) from None
+    from pyspark.sql import SparkSession
+
+    # dbt ran in this process: getOrCreate hands back its embedded session.
+    return SparkTables(SparkSession.builder.getOrCreate())
+
+
 def run_demo(
     settings: Settings, count: int, seed: int, keep_kafka: bool, console: Console
 ) -> DemoResult:
@@ -123,25 +147,11 @@ def run_demo(
             kafka_local.stop(settings)
     console.rule(f"5/{STEPS} dbt build + docs generate")
     on_cluster = cluster.target_env(settings)
-    tables: SparkTables | ThriftTables
-    if on_cluster:
-        # the cluster's Thrift server holds the metastore: dbt and the reads go through it
-        console.print("demo: this lakehouse's cluster runs: dbt uses the cluster target")
-        for args in (["build"], ["docs", "generate"]):
-            if run_subprocess(settings, args, on_cluster) != 0:
-                raise DemoError(f"dbt {' '.join(args)} failed on the cluster target (see above)")
-        c = cluster.layout(settings)
-        tables = ThriftTables(c.host, c.thrift_port)
-    else:
-        try:
-            run_in_process(settings, ["build"])
-            run_in_process(settings, ["docs", "generate"])
-        except DbtError as exc:
-            raise DemoError(str(exc)) from None
-        from pyspark.sql import SparkSession
-
-        # dbt ran in this process: getOrCreate hands back its embedded session.
-        tables = SparkTables(SparkSession.builder.getOrCreate())
+    try:
+        with lock.exclusive(settings, "lakehouse demo") as held:
+            tables = _build(settings, on_cluster, held, console)
+    except lock.Busy as exc:
+        raise DemoError(f"another writer runs: {exc}; try again when it ends") from None
     console.rule(f"6/{STEPS} Report")
     report = write_report(tables, settings.lakehouse_dir / "report" / "index.html")
     console.rule(f"7/{STEPS} Summary")

@@ -3,13 +3,14 @@
 dbt's ``erase_user`` operation deletes their rows from bronze, staging, the this-run tables
 and silver (macros/operations/erase_user.sql); gold is then rebuilt from what remains
 (``dbt run --full-refresh`` of models/marts: the aggregates cannot tell which rows were
-theirs). Runs on whichever target ``./lakehouse dbt`` would use.
+theirs). Runs on whichever target ``./lakehouse dbt`` would use, under the lakehouse's lock.
 """
 
 from __future__ import annotations
 
 import json
 
+from tooling import lock
 from tooling.dbt_runner import run_subprocess
 from tooling.settings import Settings
 
@@ -29,10 +30,14 @@ def erase(
         raise EraseError("pass --user-id (web and IDE events) or --player-id (game events)")
     args = {k: v for k, v in (("user_id", user_id), ("player_id", player_id)) if v}
     operation = ["run-operation", "erase_user", "--args", json.dumps(args)]
-    if run_subprocess(settings, operation, env) != 0:
-        raise EraseError("the erase_user operation failed (see dbt's output above)")
-    if run_subprocess(settings, ["run", "--full-refresh", "--select", "path:models/marts"], env):
-        raise EraseError(
-            "the rows are deleted but gold was not rebuilt: run "
-            "`./lakehouse dbt run --full-refresh --select path:models/marts`"
-        )
+    gold = ["run", "--full-refresh", "--select", "path:models/marts"]
+    # under the lakehouse's lock (lock.Busy if another writer holds it): a run that read the
+    # rows before the delete would otherwise write them back
+    with lock.exclusive(settings, f"lakehouse erase {' '.join(args.values())}") as held:
+        if run_subprocess(settings, operation, env, lock_fd=held) != 0:
+            raise EraseError("the erase_user operation failed (see dbt's output above)")
+        if run_subprocess(settings, gold, env, lock_fd=held):
+            raise EraseError(
+                "the rows are deleted but gold was not rebuilt: run "
+                "`./lakehouse dbt run --full-refresh --select path:models/marts`"
+            )

@@ -1,16 +1,21 @@
-"""Privacy: IPs truncated before silver (dbt var), and one user's events erased from bronze
-to gold with every other session left as it was."""
+"""Privacy: IPs truncated or hashed before silver (dbt var), the hash's salt in no file dbt
+writes, and one user's events erased from bronze to gold with every other session left as it
+was."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from streaming import producer
 from tests.integration.inbox import append_to_bronze
-from tooling.dbt_runner import NO_TESTS, run_in_process
+from tooling.dbt_runner import NO_TESTS, DbtError, dbt_env, run_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +94,47 @@ def test_truncated_ips_and_an_erased_user(spark, settings, empty_lakehouse):
     events_after = spark.sql("select sum(events) from gold.host_daily_metrics").first()[0]
     assert events_after == events_before - user_events
     run_in_process(settings, ["test", *TRUNCATE], quiet=True)  # every invariant still holds
+
+
+def test_hashed_ips_keep_the_salt_out_of_every_file(spark, settings, empty_lakehouse, monkeypatch):
+    """privacy__ip_anonymization: hash. Without a salt the run stops, naming the variable;
+    with one, each staged IP is the SHA-256 of the salt and its raw IP, a blank IP is
+    quarantined (not hashed into a usable key), and the salt is in no file dbt wrote: the
+    compiled SQL names the Spark setting that holds it instead."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    web = producer.build_events("web", 60, 19, start, timedelta(hours=2), 0.0, 0.0)
+    blank = {**web[0], "event_uuid": str(uuid.uuid4()), "ip": "  "}
+    append_to_bronze(spark, settings, "web_events", [*web, blank], "hash-0")
+    staging = ["run", "--select", "stg_bronze__web_events"]
+    staging += ["--vars", "{privacy__ip_anonymization: hash}"]
+
+    monkeypatch.delenv("PRIVACY_IP_SALT", raising=False)
+    with pytest.raises(DbtError, match="set PRIVACY_IP_SALT to a secret of at least 16"):
+        run_in_process(settings, staging, quiet=True)
+    salt = secrets.token_hex(16)  # new each run: no file holds it by chance
+    monkeypatch.setenv("PRIVACY_IP_SALT", salt)
+    run_in_process(settings, staging, quiet=True)
+
+    rows = spark.table("silver.stg_bronze__web_events").collect()
+    staged = {r.event_uuid: r for r in rows}
+    assert (staged[blank["event_uuid"]].quarantine_reason, staged[blank["event_uuid"]].ip) == (
+        "missing_key:ip",
+        None,
+    )
+    assert {r.event_uuid: r.ip for r in rows if not r.is_quarantined} == {
+        e["event_uuid"]: hashlib.sha256((salt + e["ip"]).encode()).hexdigest() for e in web
+    }
+
+    env = dbt_env(settings)
+    written = [
+        f
+        for folder in (env["DBT_TARGET_PATH"], env["DBT_LOG_PATH"])
+        for f in Path(folder).rglob("*")
+        if f.is_file()
+    ]
+    compiled = [f for f in written if f.name == "stg_bronze__web_events.sql"]
+    assert compiled and all(
+        "${spark.lakehouse.ip_hash.secret}" in f.read_text() for f in compiled
+    ), compiled
+    leaked = [str(f) for f in written if salt.encode() in f.read_bytes()]
+    assert leaked == [], f"the IP salt is written in {leaked}"

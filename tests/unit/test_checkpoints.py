@@ -59,9 +59,16 @@ def test_the_same_log_at_another_address_is_accepted(tmp_path):
 
 def test_resume_offsets_and_lost_ranges(tmp_path):
     cp = _with_progress(tmp_path, {"ide_events": {"0": 10, "1": 7}})
+    assert checkpoints.resume_offsets(cp, "ide_events") is None, "nothing committed yet"
+    (cp / "commits").mkdir()
+    (cp / "commits" / "0").write_text("v1\n{}\n")
     (cp / "offsets" / "1").write_text(
         "v1\n{}\n" + json.dumps({"ide_events": {"0": 15, "1": 7}}) + "\n"
     )
+    # batch 1 is planned, not committed: a restart reads it again from batch 0's end, so
+    # records deleted in its range are lost as well
+    assert checkpoints.resume_offsets(cp, "ide_events") == {0: 10, 1: 7}
+    (cp / "commits" / "1").write_text("v1\n{}\n")
     resume = checkpoints.resume_offsets(cp, "ide_events")
     assert resume == {0: 15, 1: 7}
     lost = checkpoints.lost_ranges("ide_events", resume, {0: 15, 1: 12})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from tooling.cli import app
@@ -63,3 +65,21 @@ def test_test_refuses_without_a_program_the_suite_drives(monkeypatch):
     assert result.exit_code == 1
     assert "no-such-program-x is missing: apt-get install x-utils" in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_an_ip_salt_sql_cannot_hold_is_a_one_line_error_before_any_command(monkeypatch):
+    """The salt is substituted into SQL text as Spark parses it: a quote would change the
+    statement, so every command refuses it first (and dbt's environment likewise)."""
+    import pytest
+
+    from tooling.dbt_runner import DbtError, dbt_env
+    from tooling.settings import Settings
+
+    monkeypatch.setenv("PRIVACY_IP_SALT", "a-long-enough-salt-with-a-'quote")
+    result = runner.invoke(app, ["produce", "--kind", "web", "--count", "1"])
+    assert result.exit_code == 1
+    assert "PRIVACY_IP_SALT may not hold a quote" in " ".join(result.output.split())
+    with pytest.raises(DbtError, match="PRIVACY_IP_SALT may not hold"):
+        dbt_env(Settings(Path("/lake"), Path("/jars"), "broker:9092"))
+    monkeypatch.setenv("PRIVACY_IP_SALT", "a-long-enough-salt-without-one")
+    assert dbt_env(Settings(Path("/lake"), Path("/jars"), "broker:9092"))
