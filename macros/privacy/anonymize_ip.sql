@@ -46,7 +46,9 @@
 {%- endmacro %}
 
 {#- The Spark setting that holds the IP salt (profiles.yml sets it from env PRIVACY_IP_SALT).
-    Its name says "secret", so that Spark redacts its value in its UI and event log. -#}
+    Its name must not match spark.redaction.regex (secret, password, token, ...): Spark
+    substitutes a redacted setting as the text "*********(redacted)", which would hash every
+    IP with that instead of the salt. -#}
 {% macro lakehouse_ip_salt_setting() -%}
-    spark.lakehouse.ip_hash.secret
+    spark.lakehouse.ip_hash.salt
 {%- endmacro %}

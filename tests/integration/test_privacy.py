@@ -133,8 +133,8 @@ def test_hashed_ips_keep_the_salt_out_of_every_file(spark, settings, empty_lakeh
         if f.is_file()
     ]
     compiled = [f for f in written if f.name == "stg_bronze__web_events.sql"]
-    assert compiled and all(
-        "${spark.lakehouse.ip_hash.secret}" in f.read_text() for f in compiled
-    ), compiled
+    assert compiled and all("${spark.lakehouse.ip_hash.salt}" in f.read_text() for f in compiled), (
+        compiled
+    )
     leaked = [str(f) for f in written if salt.encode() in f.read_bytes()]
     assert leaked == [], f"the IP salt is written in {leaked}"
