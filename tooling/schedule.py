@@ -118,6 +118,7 @@ class Scheduler:
         self.feeder: subprocess.Popen[bytes] | None = None
         self.feeder_starts = 0
         self.child: subprocess.Popen[bytes] | None = None
+        self._lock_fd: int | None = None  # the lock's descriptor while a tick holds it
         # the Thrift server of the cluster target is warm already
         self.warm = warm and self.env.get("DBT_TARGET", "local") == "local"
         self.engine: Engine | None = None
@@ -169,6 +170,8 @@ class Scheduler:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # the tick's lock, so that this dbt holds it even if the scheduler is killed
+                pass_fds=() if self._lock_fd is None else (self._lock_fd,),
             )
         try:
             # waited for here only: a signal handler must not wait on the same child
@@ -251,7 +254,7 @@ class Scheduler:
             command="build" if began - self._last_build >= self.tests_every_s else "run",
         )
         try:
-            with lock.exclusive(self.settings, f"lakehouse run, run {n}"):
+            with lock.exclusive(self.settings, f"lakehouse run, run {n}") as self._lock_fd:
                 code = self._run_dbt([record.command, *self.dbt_args], record)
                 if code == 0 and record.command == "build":
                     self._last_build = began
@@ -268,6 +271,8 @@ class Scheduler:
             code, record.detail = 1, f"{exc}; retried at the next tick"
         except InterruptedError:
             code = -1
+        finally:
+            self._lock_fd = None
         record.seconds = round(time.monotonic() - began, 1)
         if self.stopping.is_set():
             record.status = "interrupted"

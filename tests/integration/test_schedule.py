@@ -168,6 +168,13 @@ def test_a_failed_build_is_retried_at_the_next_tick(settings, tmp_path):
     assert log.count("Could not find profile named 'lakehouse'") == 4, log[-2000:]
     with lock.exclusive(lake, "the test, after"):
         pass
+    # the same with a dbt process per run (--cold), which is handed the tick's lock
+    cold = Scheduler(
+        lake, 0.5, runs=1, env={"DBT_PROFILES_DIR": str(tmp_path)}, warm=False, say=lines.append
+    ).run()
+    assert [r.status for r in cold] == ["failed"] and cold[0].engine == "cold", lines
+    with lock.exclusive(lake, "the test, after the cold run"):
+        pass
 
 
 def _kill_when_started(log: Path, model: str, pid_of, seen: dict, timeout_s: float) -> None:
