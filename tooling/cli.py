@@ -208,9 +208,14 @@ def collector_serve(
     settings = load()
     try:
         kafka_security()
-        CollectorConfig.from_env()
+        config = CollectorConfig.from_env()
     except (KafkaSecurityError, CollectorConfigError) as exc:
         fail(str(exc))
+    if workers > 1 and config.rate_per_second:
+        console.print(
+            f"collector: each of the {workers} workers counts COLLECTOR_RATE_LIMIT on its own: "
+            f"up to {workers * config.rate_per_second:g} requests/s per key get through"
+        )
     if port_taken(host, port):
         fail(f"port {host}:{port} is taken: pick another with --port")
     os.environ["KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap

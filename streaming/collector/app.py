@@ -8,9 +8,13 @@ to the Kafka topic `game_events` (acks=all, idempotent producer) and is answered
 after Kafka acknowledged it. If Kafka cannot store it: 503 with `Retry-After`, never a 2xx.
 
 A client that retries (after a 503, a timeout, a lost answer) sends the same
-`Idempotency-Key` header: the `event_uuid` is then derived from the player and that key, so
-every copy carries the same id and staging keeps one. Without the header each request is a
-new event.
+`Idempotency-Key` header: the `event_uuid` is then derived from the API key, the player and
+that key, so every copy carries the same id and staging keeps one; the same key with another
+event is refused 422. Without the header each request is a new event.
+
+Abuse: requests are limited per API key, or per client address when keys are off; a client
+address that keeps sending wrong API keys is answered 429 before its key is even checked;
+`/health` names the brokers and the reason only to a caller with a valid API key.
 
     ./lakehouse collector serve --port 8000
     curl -X POST localhost:8000/events/purchase -H 'content-type: application/json' \
@@ -21,6 +25,7 @@ new event.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import time
 import uuid
@@ -37,7 +42,7 @@ from pydantic import ValidationError
 
 from streaming.collector.config import CollectorConfig
 from streaming.collector.events import EVENT_TYPES
-from streaming.collector.guard import RateLimiter
+from streaming.collector.guard import IdempotencyLedger, RateLimiter
 from streaming.collector.sink import TOPIC, KafkaSink, SinkUnavailable
 from streaming.events import format_ts
 
@@ -48,6 +53,9 @@ MAX_JSON_DEPTH = 8
 # uuid5 namespace of the ids derived from an Idempotency-Key (any fixed uuid; never change it)
 IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6f5f0e-6a2e-4d8e-9a53-3c2f6a0e7d41")
 MAX_IDEMPOTENCY_KEY = 128
+# wrong API keys a client address may send: a burst of 10, then one a second
+AUTH_FAILURE_RATE = 1.0
+AUTH_FAILURE_BURST = 10
 
 
 def _problem(status: int, detail: str, retry_after: float | None = None) -> HTTPException:
@@ -111,14 +119,25 @@ def _parse(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _event_uuid(player_id: str, idempotency_key: str | None) -> str:
-    if idempotency_key is None:
-        return str(uuid.uuid4())
+def _check_idempotency_key(idempotency_key: str) -> None:
     if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY or not idempotency_key.isprintable():
         raise _problem(
             400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
         )
-    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{player_id}\x1f{idempotency_key}"))
+
+
+def _key_scope(api_key: str) -> str:
+    """Whose Idempotency-Keys these are: a digest of the API key ("" when keys are off), so
+    that two clients' keys never collide and no id derives from the key itself."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16] if api_key else ""
+
+
+def _event_uuid(player_id: str, idempotency_key: str | None, scope: str = "") -> str:
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    # without API keys the name is the player and the key, as before keys were scoped
+    name = f"{player_id}\x1f{idempotency_key}"
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{scope}\x1f{name}" if scope else name))
 
 
 # gen-0 collections every GC_THRESHOLD allocations instead of every 700: a request allocates
@@ -146,6 +165,8 @@ def server_gc() -> Iterator[None]:
 def create_app(sink: KafkaSink, config: CollectorConfig | None = None) -> FastAPI:
     config = config or CollectorConfig.from_env()
     limiter = RateLimiter(config.rate_per_second, config.burst) if config.rate_per_second else None
+    failures = RateLimiter(AUTH_FAILURE_RATE, AUTH_FAILURE_BURST)  # per client address
+    ledger = IdempotencyLedger()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -172,15 +193,31 @@ def create_app(sink: KafkaSink, config: CollectorConfig | None = None) -> FastAP
             allow_headers=["content-type", "idempotency-key", "x-api-key", "authorization"],
         )
 
-    def authorize(request: Request) -> str:
-        """The caller's API key (or "" when keys are off); 401 when it is missing or wrong."""
-        if not config.api_keys:
-            return ""
+    def client(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def sent_key(request: Request) -> str | None:
+        """The API key the request carries, if it carries one that is valid."""
         key = request.headers.get("x-api-key")
         auth = request.headers.get("authorization", "")
         if key is None and auth.lower().startswith("bearer "):
             key = auth[7:].strip()
-        if key is None or key not in config.api_keys:
+        return key if key is not None and key in config.api_keys else None
+
+    def authorize(request: Request) -> str:
+        """The caller's API key (or "" when keys are off); 401 when it is missing or wrong,
+        429 (before the key is looked at) for an address that sent too many wrong ones."""
+        if not config.api_keys:
+            return ""
+        now, address = time.monotonic(), client(request)
+        wait = failures.blocked(address, now)
+        if wait > 0:
+            raise _problem(
+                429, "too many missing or unknown API keys from this address", retry_after=wait
+            )
+        key = sent_key(request)
+        if key is None:
+            failures.acquire(address, now)
             raise HTTPException(
                 status_code=401,
                 detail="missing or unknown API key (send it as X-API-Key)",
@@ -189,11 +226,17 @@ def create_app(sink: KafkaSink, config: CollectorConfig | None = None) -> FastAP
         return key
 
     @app.get("/health")
-    def health() -> JSONResponse:
+    def health(request: Request) -> JSONResponse:
         state = sink.state()
+        # the brokers and the reason only for a caller with a valid key: to anyone else,
+        # up or down (the collector's log has the reason)
+        detailed = bool(config.api_keys) and sent_key(request) is not None
         return JSONResponse(
             status_code=200 if state.up else 503,
-            content={"status": "ok" if state.up else "degraded", "kafka": state.describe()},
+            content={
+                "status": "ok" if state.up else "degraded",
+                "kafka": state.describe() if detailed else ("up" if state.up else "down"),
+            },
             headers=None if state.up else {"Retry-After": str(round(sink.retry_after_s))},
         )
 
@@ -201,9 +244,13 @@ def create_app(sink: KafkaSink, config: CollectorConfig | None = None) -> FastAP
     async def collect(event_type: str, request: Request) -> dict[str, Any]:
         key = authorize(request)
         if limiter is not None:
-            wait = limiter.acquire(key, time.monotonic())
+            # per API key; with keys off, per client address (one shared bucket would let one
+            # client get everyone a 429)
+            wait = limiter.acquire(key or f"client {client(request)}", time.monotonic())
             if wait > 0:
-                raise _problem(429, "rate limit exceeded for this API key", retry_after=wait)
+                raise _problem(
+                    429, "rate limit exceeded for this API key or address", retry_after=wait
+                )
         model = EVENT_TYPES.get(event_type)
         if model is None:
             raise _problem(
@@ -222,8 +269,20 @@ def create_app(sink: KafkaSink, config: CollectorConfig | None = None) -> FastAP
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
             )
             raise _problem(422, problems) from exc
+        idempotency_key = request.headers.get("idempotency-key")
+        scope = _key_scope(key)
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
+            # the same event: its type and its JSON, whatever the key order or white space
+            same = json.dumps([event_type, payload], sort_keys=True).encode()
+            if not ledger.check(scope, event.player_id, idempotency_key, same):
+                raise _problem(
+                    422,
+                    "this Idempotency-Key was sent before with another event: a retry must "
+                    "send the same event again, a new event needs a new key",
+                )
         record = {
-            "event_uuid": _event_uuid(event.player_id, request.headers.get("idempotency-key")),
+            "event_uuid": _event_uuid(event.player_id, idempotency_key, scope),
             "event_type": event_type,
             "received_at": format_ts(datetime.now(UTC)),
             **{k: (str(v) if isinstance(v, Decimal) else v) for k, v in event.model_dump().items()},

@@ -68,3 +68,105 @@ def test_config_errors_say_what_to_fix(env, message):
 def test_every_bounded_field_belongs_to_an_event():
     fields = {f for model in EVENT_TYPES.values() for f in model.model_fields}
     assert set(BOUNDS) <= fields
+
+
+# --- The collector under abuse: the real server (uvicorn, in a thread), its sink pointed at
+# a port no broker listens on, so that an event past every guard is answered 503, never
+# stored. Clients come from addresses of their own on the loopback network. --------------
+
+PURCHASE = {"player_id": "p1", "item_type": "sword", "price": 12.5, "quantity": 1}
+
+
+@pytest.fixture
+def clients():
+    """``clients(config, *addresses)``: one collector, and an httpx client from each address."""
+    import contextlib
+
+    import httpx
+
+    from streaming.collector.app import serve_in_thread
+    from streaming.collector.sink import KafkaSink
+
+    with contextlib.ExitStack() as stack:
+
+        def make(config: CollectorConfig, *addresses: str) -> list[httpx.Client]:
+            url = stack.enter_context(
+                serve_in_thread(KafkaSink("127.0.0.1:9"), config=config, wait_for_kafka=False)
+            )
+            return [
+                stack.enter_context(
+                    httpx.Client(
+                        base_url=url,
+                        timeout=10,
+                        transport=httpx.HTTPTransport(local_address=address),
+                    )
+                )
+                for address in addresses
+            ]
+
+        yield make
+
+
+def test_without_api_keys_each_address_has_its_own_rate_limit(clients):
+    one, other = clients(CollectorConfig(rate_per_second=0.01, burst=2), "127.0.0.11", "127.0.0.12")
+    statuses = [one.post("/events/purchase", json=PURCHASE).status_code for _ in range(3)]
+    assert statuses == [503, 503, 429]  # past the limiter (the sink is down), then limited
+    assert other.post("/events/purchase", json=PURCHASE).status_code == 503
+
+
+def test_an_address_that_keeps_sending_wrong_keys_is_refused_before_its_key_is_read(clients):
+    key = "k" * 32
+    config = CollectorConfig(api_keys=frozenset({key}))
+    guesser, client = clients(config, "127.0.0.13", "127.0.0.14")
+    wrong = [
+        guesser.post("/events/purchase", json=PURCHASE, headers={"x-api-key": f"guess-{i:011d}"})
+        for i in range(12)
+    ]
+    assert [r.status_code for r in wrong[:10]] == [401] * 10
+    assert wrong[-1].status_code == 429 and int(wrong[-1].headers["retry-after"]) >= 1
+    # even the right key: the address is throttled, and learns nothing from its guesses
+    right = {"x-api-key": key}
+    assert guesser.post("/events/purchase", json=PURCHASE, headers=right).status_code == 429
+    assert client.post("/events/purchase", json=PURCHASE, headers=right).status_code == 503
+
+
+def test_health_names_the_brokers_only_to_a_caller_with_a_key(clients):
+    key = "k" * 32
+    (caller,) = clients(CollectorConfig(api_keys=frozenset({key})), "127.0.0.15")
+    anonymous = caller.get("/health")
+    assert anonymous.status_code == 503
+    assert anonymous.json() == {"status": "degraded", "kafka": "down"}
+    detailed = caller.get("/health", headers={"x-api-key": key}).json()["kafka"]
+    assert detailed.startswith("down: ") and len(detailed) > len("down: "), detailed
+
+
+def test_an_idempotency_key_reused_for_another_event_is_422(clients):
+    key = "k" * 32
+    (caller,) = clients(CollectorConfig(api_keys=frozenset({key})), "127.0.0.16")
+    headers = {"x-api-key": key, "idempotency-key": "order-1"}
+    first = caller.post("/events/purchase", json=PURCHASE, headers=headers)
+    assert first.status_code == 503  # stored nowhere, but the key now stands for this event
+    # a retry of the same event, its keys in another order: on to the sink again
+    reordered = dict(reversed(list(PURCHASE.items())))
+    assert caller.post("/events/purchase", json=reordered, headers=headers).status_code == 503
+    changed = caller.post("/events/purchase", json={**PURCHASE, "quantity": 9}, headers=headers)
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.json()["detail"]
+    # another player's key of the same name is another key
+    other = {**PURCHASE, "player_id": "p2", "quantity": 9}
+    assert caller.post("/events/purchase", json=other, headers=headers).status_code == 503
+
+
+def test_idempotency_ids_are_scoped_to_the_api_key_and_stable_without_keys():
+    from streaming.collector.app import _event_uuid, _key_scope
+
+    assert _key_scope("") == ""
+    a, b = _key_scope("a" * 32), _key_scope("b" * 32)
+    assert a != b and "a" * 8 not in a
+    assert _event_uuid("p1", "order-1", a) != _event_uuid("p1", "order-1", b)
+    assert _event_uuid("p1", "order-1", a) == _event_uuid("p1", "order-1", a)
+    # with keys off, the id is the one collectors derived before ids were scoped
+    import uuid
+
+    from streaming.collector.app import IDEMPOTENCY_NAMESPACE
+
+    assert _event_uuid("p1", "order-1") == str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, "p1\x1forder-1"))
