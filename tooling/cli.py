@@ -220,7 +220,12 @@ def collector_serve(
         fail(f"port {host}:{port} is taken: pick another with --port")
     os.environ["KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
     uvicorn.run(
-        "streaming.collector.server:app", host=host, port=port, workers=workers, log_level="warning"
+        "streaming.collector.server:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        limit_concurrency=config.max_connections,  # beyond it: 503 at once
     )
 
 

@@ -24,6 +24,7 @@ address that keeps sending wrong API keys is answered 429 before its key is even
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import json
@@ -63,15 +64,32 @@ def _problem(status: int, detail: str, retry_after: float | None = None) -> HTTP
     return HTTPException(status_code=status, detail=detail, headers=headers)
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, timeout_s: float) -> bytes:
     """The body, refused with 413 as soon as it passes MAX_BODY_BYTES (chunked bodies too:
-    it is counted while it streams in, never buffered whole first)."""
+    it is counted while it streams in, never buffered whole first), and with 408 (the
+    connection closed) when it has not all arrived within ``timeout_s``: a client that sends
+    its body slowly cannot hold a connection."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise _problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            chunk = await asyncio.wait_for(stream.__anext__(), left)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise HTTPException(
+                status_code=408,
+                detail=f"the body did not arrive within {timeout_s:g} s",
+                headers={"Connection": "close"},
+            ) from None
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise _problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
@@ -261,7 +279,7 @@ def create_app(sink: KafkaSink, config: CollectorConfig | None = None) -> FastAP
         content_type = request.headers.get("content-type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":
             raise _problem(415, "content-type must be application/json")
-        payload = _parse(await _read_body(request))
+        payload = _parse(await _read_body(request, config.body_timeout_s))
         try:
             event = model.model_validate(payload)
         except ValidationError as exc:
@@ -321,8 +339,15 @@ def serve_in_thread(
         with socket.socket() as s:
             s.bind((host, 0))
             port = s.getsockname()[1]
+    config = config or CollectorConfig.from_env()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(sink, config), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(sink, config),
+            host=host,
+            port=port,
+            log_level="warning",
+            limit_concurrency=config.max_connections,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -9,6 +9,10 @@ COLLECTOR_RATE_BURST       how many requests a key may send at once (default 2 x
 COLLECTOR_CORS_ORIGINS     comma-separated origins allowed to POST from a browser; unset:
                            CORS is off
 COLLECTOR_DOCS             "off" hides /docs, /redoc and /openapi.json
+COLLECTOR_BODY_TIMEOUT     seconds a request's body may take to arrive (default 10); slower:
+                           408 and the connection closed
+COLLECTOR_MAX_CONNECTIONS  connections served at once, per process (default 1000); beyond it
+                           new requests are answered 503 at once
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class CollectorConfig:
     burst: float = 0.0
     cors_origins: tuple[str, ...] = ()
     docs: bool = True
+    body_timeout_s: float = 10.0
+    max_connections: int = 1000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> CollectorConfig:
@@ -64,6 +70,17 @@ class CollectorConfig:
             raise CollectorConfigError(
                 "COLLECTOR_RATE_LIMIT must be >= 0 and COLLECTOR_RATE_BURST >= 1"
             )
+        try:
+            body_timeout = float(env.get("COLLECTOR_BODY_TIMEOUT") or 10)
+            connections = int(env.get("COLLECTOR_MAX_CONNECTIONS") or 1000)
+        except ValueError as exc:
+            raise CollectorConfigError(
+                f"COLLECTOR_BODY_TIMEOUT and COLLECTOR_MAX_CONNECTIONS must be numbers ({exc})"
+            ) from None
+        if body_timeout <= 0 or connections < 1:
+            raise CollectorConfigError(
+                "COLLECTOR_BODY_TIMEOUT must be > 0 and COLLECTOR_MAX_CONNECTIONS >= 1"
+            )
         docs = env.get("COLLECTOR_DOCS", "on").strip().lower()
         if docs not in ("on", "off"):
             raise CollectorConfigError(f"COLLECTOR_DOCS must be on or off, not {docs!r}")
@@ -73,4 +90,6 @@ class CollectorConfig:
             burst=burst,
             cors_origins=_split(env.get("COLLECTOR_CORS_ORIGINS")),
             docs=docs == "on",
+            body_timeout_s=body_timeout,
+            max_connections=connections,
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 
 from streaming.collector.app import MAX_JSON_DEPTH, _json_depth_ok
@@ -58,6 +61,8 @@ def test_config_from_env(tmp_path):
         ({"COLLECTOR_API_KEYS_FILE": "/nonexistent"}, "no file"),
         ({"COLLECTOR_RATE_LIMIT": "fast"}, "must be numbers"),
         ({"COLLECTOR_DOCS": "maybe"}, "on or off"),
+        ({"COLLECTOR_BODY_TIMEOUT": "0"}, "BODY_TIMEOUT must be > 0"),
+        ({"COLLECTOR_MAX_CONNECTIONS": "many"}, "must be numbers"),
     ],
 )
 def test_config_errors_say_what_to_fix(env, message):
@@ -170,3 +175,54 @@ def test_idempotency_ids_are_scoped_to_the_api_key_and_stable_without_keys():
     from streaming.collector.app import IDEMPOTENCY_NAMESPACE
 
     assert _event_uuid("p1", "order-1") == str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, "p1\x1forder-1"))
+
+
+def _slow_request(url: str) -> socket.socket:
+    """A connection that sends a request's headers and the first byte of its 100-byte body,
+    then nothing more."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(
+        b"POST /events/purchase HTTP/1.1\r\nHost: collector\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    return conn
+
+
+def test_a_body_that_arrives_too_slowly_is_408_and_the_connection_closed():
+    from streaming.collector.app import serve_in_thread
+    from streaming.collector.sink import KafkaSink
+
+    config = CollectorConfig(body_timeout_s=1.0)
+    with serve_in_thread(KafkaSink("127.0.0.1:9"), config=config, wait_for_kafka=False) as url:
+        conn = _slow_request(url)
+        began = time.monotonic()
+        with conn:
+            answer = b""
+            while chunk := conn.recv(4096):  # until the server closes the connection
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert 0.9 <= time.monotonic() - began < 5
+
+
+def test_connections_beyond_the_limit_are_answered_503_at_once():
+    import httpx
+
+    from streaming.collector.app import serve_in_thread
+    from streaming.collector.sink import KafkaSink
+
+    config = CollectorConfig(max_connections=2, body_timeout_s=30)
+    with serve_in_thread(KafkaSink("127.0.0.1:9"), config=config, wait_for_kafka=False) as url:
+        held = [_slow_request(url) for _ in range(2)]  # two clients hold a connection each
+        try:
+            time.sleep(0.5)
+            began = time.monotonic()
+            r = httpx.get(f"{url}/health", timeout=10)
+            # uvicorn's own answer, not the app's (which would be JSON: Kafka is down too)
+            assert r.status_code == 503 and "kafka" not in r.text, r.text
+            assert time.monotonic() - began < 2
+        finally:
+            for conn in held:
+                conn.close()
+        time.sleep(0.5)
+        assert httpx.get(f"{url}/health", timeout=10).json()["kafka"] == "down"  # served again
