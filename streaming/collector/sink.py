@@ -78,6 +78,7 @@ class KafkaSink:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self._poller: threading.Thread | None = None
+        self._fatal: Any = None  # librdkafka's fatal error: the producer must be rebuilt
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -134,6 +135,9 @@ class KafkaSink:
             )
         except Exception as exc:  # BufferError: the queue is full; KafkaException
             self._in_flight.pop(id(acked), None)
+            error = exc.args[0] if exc.args else None
+            if getattr(error, "fatal", lambda: False)():
+                self.on_error(error)
             raise SinkUnavailable(f"Kafka refused the event ({type(exc).__name__})") from exc
         try:
             async with asyncio.timeout(self.ack_timeout_s):  # no extra task, unlike wait_for
@@ -171,6 +175,15 @@ class KafkaSink:
             else:
                 acked.set_exception(SinkUnavailable(f"Kafka did not store the event ({error})"))
 
+    def on_error(self, error: Any) -> None:
+        """librdkafka's error callback (on the poller thread). A fatal error (an idempotent
+        producer's sequence lost, a fenced producer) leaves the producer unusable: the sink
+        is down at once, and the watcher builds a new producer. Other errors are transient:
+        librdkafka retries them itself, and the watcher sees their effect."""
+        if error.fatal():
+            self._fatal = error
+            self._state = SinkState(False, f"the producer failed fatally ({error.name()})")
+
     # --- the watcher ---------------------------------------------------------------------
 
     def _build(self) -> Any:
@@ -187,6 +200,7 @@ class KafkaSink:
                 "message.timeout.ms": 30_000,
                 "queue.buffering.max.messages": MAX_IN_FLIGHT * 2,
                 "logger": _quiet_logger(),
+                "error_cb": self.on_error,
             }
         )
         producer.list_topics(self.topic, timeout=2.0)  # metadata now, not in a request
@@ -212,6 +226,13 @@ class KafkaSink:
         return False
 
     def _check(self) -> SinkState:
+        if self._fatal is not None:
+            # the old producer is dropped (its unacknowledged events are answered 503 as
+            # their timeouts pass); down until a new one answers
+            failed, self._producer, self._fatal = self._producer, None, None
+            if failed is not None:
+                with contextlib.suppress(Exception):
+                    failed.purge()
         if not self._reachable():
             return SinkState(False, f"no broker accepts connections at {self.bootstrap}")
         if self._producer is None:

@@ -118,6 +118,30 @@ def test_kafka_unreachable_from_the_start_means_503_at_once():
         assert health.status_code == 503 and health.json()["status"] == "degraded"
 
 
+def test_a_fatal_producer_error_is_down_until_a_new_producer_stores_again(kafka):
+    """librdkafka reports a fatal error (as its error callback does when an idempotent
+    producer loses its sequence): the sink is down at once, builds a new producer, and
+    stores events through it."""
+    from confluent_kafka import KafkaError
+
+    kafka_local.create_topics(kafka, [TOPIC], partitions=2)
+    sink = KafkaSink(kafka)
+    with serve_in_thread(sink) as url:
+        failed = sink._producer
+        sink.on_error(KafkaError(KafkaError._FATAL, "injected by the test", fatal=True))
+        state = sink.state()
+        assert not state.up and "fatally" in state.reason, state
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/health", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, sink.state()
+            time.sleep(0.2)
+        assert sink._producer is not None and sink._producer is not failed
+        r = httpx.post(f"{url}/events/purchase", json={**PURCHASE, "player_id": "p-fatal"})
+        assert r.status_code == 202, r.text
+        uuid = r.json()["event_uuid"]
+    assert uuid in {e["event_uuid"] for e in _records(kafka)}
+
+
 def test_idempotency_key_gives_every_retry_the_same_event_uuid(collector):
     def post(key: str | None, player: str = "p-idem") -> str:
         headers = {"idempotency-key": key} if key else {}

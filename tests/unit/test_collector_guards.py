@@ -226,3 +226,22 @@ def test_connections_beyond_the_limit_are_answered_503_at_once():
                 conn.close()
         time.sleep(0.5)
         assert httpx.get(f"{url}/health", timeout=10).json()["kafka"] == "down"  # served again
+
+
+def test_only_a_fatal_producer_error_drops_the_producer():
+    """The sink's error callback, called as librdkafka calls it: a transient error changes
+    nothing (librdkafka retries it), a fatal one marks the sink down and the watcher's next
+    check drops the producer (and, with no broker here, builds none)."""
+    from confluent_kafka import KafkaError, Producer
+
+    from streaming.collector.sink import KafkaSink
+
+    sink = KafkaSink("127.0.0.1:9")
+    sink._producer = Producer({"bootstrap.servers": "127.0.0.1:9"})
+    before = sink.state()
+    sink.on_error(KafkaError(KafkaError._TRANSPORT, "broker down for a moment"))
+    assert sink.state() == before and sink._producer is not None
+    sink.on_error(KafkaError(KafkaError._FATAL, "sequence lost", fatal=True))
+    assert not sink.state().up and "fatally" in sink.state().reason
+    assert not sink._check().up
+    assert sink._producer is None
