@@ -7,6 +7,11 @@ a word. So each checkpoint also records the Kafka cluster id and the topic id it
 written against (``lakehouse_source.json`` beside Spark's files), and the feeder refuses to
 start on a mismatch until the operator resets the checkpoint knowingly.
 
+A checkpoint also records the bronze table it writes (its Delta table id, in
+``lakehouse_sink.json``): a table deleted, or deleted and created again, under a checkpoint
+that has read on would have Spark's Delta sink start a new table at the checkpoint's next
+batch, without the events of the batches before. The feeder refuses that too.
+
 The same check finds offsets deleted by retention before the feeder read them: the
 checkpoint resumes at offset N, the partition now starts after N. Spark's
 ``failOnDataLoss`` stops the query on that, with a long stack trace; the feeder says so
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 IDENTITY_FILE = "lakehouse_source.json"
+SINK_FILE = "lakehouse_sink.json"
 LOST_FILE = "lost_offsets.jsonl"
 
 
@@ -126,6 +132,52 @@ def verify(checkpoint: Path, current: SourceIdentity, reset_hint: str) -> str | 
         f"checkpoint {checkpoint.name} was written against {what}: its offsets would skip "
         f"or repeat events. To start this topic over knowingly, run again with {reset_hint} "
         "(bronze keeps what it has; staging drops re-read events by their identity)"
+    )
+
+
+def delta_table_id(table: Path) -> str | None:
+    """The Delta table's id (its metaData), or None where there is no Delta table."""
+    if not (table / "_delta_log").is_dir():
+        return None
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return str(DeltaTable(str(table)).metadata().id)
+    except TableNotFoundError:
+        return None
+
+
+def record_sink(checkpoint: Path, table: Path) -> None:
+    """Record the bronze table this checkpoint writes (once it exists)."""
+    table_id = delta_table_id(table)
+    if table_id is None or not checkpoint.is_dir():
+        return
+    path = checkpoint / SINK_FILE
+    tmp = checkpoint / f".{SINK_FILE}.tmp"
+    tmp.write_text(json.dumps({"table": str(table), "table_id": table_id}) + "\n", "utf-8")
+    tmp.replace(path)
+
+
+def verify_sink(checkpoint: Path, table: Path, reset_hint: str) -> str | None:
+    """Refuse a checkpoint that has read on while its bronze table was deleted, or deleted
+    and created again; record the table of a checkpoint that has none recorded. Returns a
+    note for the operator, or None. Raises CheckpointMismatch with the command to run."""
+    if not has_progress(checkpoint):
+        return None
+    current = delta_table_id(table)
+    path = checkpoint / SINK_FILE
+    recorded = json.loads(path.read_text("utf-8"))["table_id"] if path.is_file() else None
+    if current is not None and recorded in (None, current):
+        if recorded is None:
+            record_sink(checkpoint, table)
+        return None
+    what = "is gone" if current is None else "was deleted and created again"
+    raise CheckpointMismatch(
+        f"bronze table {table} {what} since checkpoint {checkpoint.name} last wrote to it: "
+        "the feeder would go on at the checkpoint's next batch and the events landed before "
+        f"would be missing from it. To land this topic again from the start knowingly, run "
+        f"again with {reset_hint} (staging drops re-read events by their identity)"
     )
 
 

@@ -99,8 +99,9 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
     p.add_argument(
         "--reset-checkpoint",
         action="store_true",
-        help="Kafka: delete the topics' checkpoints first and start over at "
-        "--starting-offsets (after a topic was recreated or the cluster changed)",
+        help="delete the topics' checkpoints first and start over (Kafka: at "
+        "--starting-offsets; files: every file read again), after a topic was recreated, the "
+        "cluster changed, or a bronze table was deleted under its checkpoint",
     )
     p.add_argument(
         "--allow-data-loss",
@@ -126,8 +127,8 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
                 "--source files with several topics needs {topic} in --input-path "
                 "(e.g. inbox/{topic}), or pass --topics with exactly one"
             )
-    if a.source != "kafka" and (a.reset_checkpoint or a.allow_data_loss):
-        p.error("--reset-checkpoint and --allow-data-loss apply to --source kafka")
+    if a.source != "kafka" and a.allow_data_loss:
+        p.error("--allow-data-loss applies to --source kafka")
     if a.max_offsets_per_trigger is not None and a.max_offsets_per_trigger < 1:
         p.error("--max-offsets-per-trigger must be at least 1")
     return FeedOptions(
@@ -147,6 +148,14 @@ def parse_args(argv: list[str] | None = None) -> FeedOptions:
 
 def kafka_query_name(topic: str) -> str:
     return f"bronze_{topic}_kafka"
+
+
+def _query_name(opts: FeedOptions, topic: str) -> str:
+    """The streaming query (and checkpoint) name of ``topic`` in this run."""
+    if opts.source == "kafka":
+        return kafka_query_name(topic)
+    assert opts.input_path is not None
+    return files_query_name(topic, topic_input_path(opts.input_path, topic))
 
 
 def check_kafka_topics(bootstrap: str, topics: tuple[str, ...]) -> dict[str, SourceIdentity]:
@@ -203,6 +212,7 @@ def check_checkpoints(settings: Settings, opts: FeedOptions) -> list[str]:
             raise FeederError(str(exc)) from None
         if note:
             notes.append(note)
+        notes.extend(_verify_sink(settings, topic, checkpoint, "--reset-checkpoint"))
         resume = checkpoints.resume_offsets(checkpoint, topic)
         if not resume:
             continue
@@ -221,6 +231,16 @@ def check_checkpoints(settings: Settings, opts: FeedOptions) -> list[str]:
         where = checkpoints.record_lost(checkpoint, lost)
         notes.append(f"{topic}: skipping {ranges} (deleted before read); recorded in {where}")
     return notes
+
+
+def _verify_sink(settings: Settings, topic: str, checkpoint: Path, hint: str) -> list[str]:
+    try:
+        note = checkpoints.verify_sink(
+            checkpoint, settings.bronze_table(topic), f"--topics {topic} {hint}"
+        )
+    except checkpoints.CheckpointMismatch as exc:
+        raise FeederError(str(exc)) from None
+    return [note] if note else []
 
 
 def detect_format(input_path: Path, wanted: str | None) -> str:
@@ -258,6 +278,14 @@ def preflight(settings: Settings, opts: FeedOptions) -> str | None:
         return None
     assert opts.input_path is not None
     paths = [topic_input_path(opts.input_path, topic) for topic in opts.topics]
+    for topic, path in zip(opts.topics, paths, strict=True):
+        checkpoint = settings.checkpoint(files_query_name(topic, path))
+        if opts.reset_checkpoint and checkpoints.reset(checkpoint):
+            print(
+                f"feeder: checkpoint {checkpoint.name} reset: every file in {path} is read again",
+                file=sys.stderr,
+            )
+        _verify_sink(settings, topic, checkpoint, "--reset-checkpoint")
     formats = {detect_format(path, opts.file_format) for path in paths}
     if len(formats) > 1:
         raise FeederError(
@@ -275,8 +303,8 @@ def start_queries(
 
     queries = []
     for topic in opts.topics:
+        name = _query_name(opts, topic)
         if opts.source == "kafka":
-            name = kafka_query_name(topic)
             reader = (
                 spark.readStream.format("kafka")
                 .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
@@ -291,7 +319,6 @@ def start_queries(
         else:
             assert opts.input_path is not None and fmt is not None
             input_path = topic_input_path(opts.input_path, topic)
-            name = files_query_name(topic, input_path)
             rows = bronze.from_files(files.read_stream(spark, str(input_path), fmt), topic)
         # rows written per micro-batch (a file source's own input count is files, not records)
         rows = rows.observe(OBSERVED, F.count(F.lit(1)).alias("rows"))
@@ -414,6 +441,12 @@ def main(argv: list[str] | None = None) -> int:
     except FeederError as exc:
         print(f"feeder: {exc}", file=sys.stderr)
         return 1
+    finally:
+        # each checkpoint's bronze table, now that the first batch has created it
+        for topic in opts.topics:
+            checkpoints.record_sink(
+                settings.checkpoint(_query_name(opts, topic)), settings.bronze_table(topic)
+            )
     for name, done in landed.items():
         print(
             f"feeder: {name}: {done.rows} rows landed in {done.batches} batch(es), "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,7 +85,9 @@ def test_a_recreated_topic_is_refused_until_the_checkpoint_is_reset(
     assert _bronze_rows(spark, settings) == 27
 
 
-def test_a_checkpoint_from_another_cluster_is_refused(settings, empty_topics, empty_lakehouse):
+def test_a_checkpoint_from_another_cluster_or_without_its_bronze_is_refused(
+    spark, settings, empty_topics, empty_lakehouse, capfd
+):
     kafka = empty_topics
     producer.produce(kafka, "ide_events", _ide(5, 3), key_field="user_id", progress=False)
     assert _feed(settings) == 0
@@ -95,6 +98,20 @@ def test_a_checkpoint_from_another_cluster_is_refused(settings, empty_topics, em
         json.dumps({**recorded.__dict__, "cluster_id": "another-cluster"})
     )
     assert _feed(settings) == 1
+    (checkpoint / checkpoints.IDENTITY_FILE).write_text(json.dumps(recorded.__dict__))
+
+    # bronze deleted under the checkpoint: Spark's sink would start a new table at the next
+    # batch, without the 5 events; refused until the checkpoint is reset, then landed again
+    assert (checkpoint / checkpoints.SINK_FILE).is_file(), "the first run recorded its table"
+    shutil.rmtree(settings.bronze_table("ide_events"))
+    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+    capfd.readouterr()
+    assert _feed(settings) == 1
+    said = _feeder_lines(capfd)
+    assert len(said) == 1 and "is gone since checkpoint" in said[0], said
+    assert "--topics ide_events --reset-checkpoint" in said[0]
+    assert _feed(settings, "--reset-checkpoint") == 0
+    assert _bronze_rows(spark, settings) == 5
 
 
 def test_offsets_deleted_before_read_need_allow_data_loss_and_are_recorded(

@@ -76,3 +76,32 @@ def test_resume_offsets_and_lost_ranges(tmp_path):
     path = checkpoints.record_lost(cp, lost)
     assert json.loads(path.read_text())["count"] == 5
     assert checkpoints.resume_offsets(cp, "web_events") is None
+
+
+def _delta_table(path) -> str:
+    """A real Delta table at ``path`` (deltalake, no JVM); its id."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    write_deltalake(str(path), pa.table({"raw_value": ["{}"]}))
+    return str(checkpoints.delta_table_id(path))
+
+
+def test_a_bronze_table_gone_or_recreated_under_a_checkpoint_is_refused(tmp_path):
+    import shutil
+
+    cp, table = _with_progress(tmp_path), tmp_path / "bronze" / "ide_events"
+    hint = "--topics ide_events --reset-checkpoint"
+    with pytest.raises(CheckpointMismatch, match="is gone since") as gone:
+        checkpoints.verify_sink(cp, table, hint)
+    assert hint in str(gone.value) and "\n" not in str(gone.value)
+    first = _delta_table(table)
+    assert checkpoints.verify_sink(cp, table, hint) is None  # recorded now
+    assert json.loads((cp / checkpoints.SINK_FILE).read_text())["table_id"] == first
+    assert checkpoints.verify_sink(cp, table, hint) is None
+    shutil.rmtree(table)
+    assert _delta_table(table) != first
+    with pytest.raises(CheckpointMismatch, match="deleted and created again"):
+        checkpoints.verify_sink(cp, table, hint)
+    # a checkpoint that has read nothing yet has nothing to lose
+    assert checkpoints.verify_sink(tmp_path / "new", table, hint) is None
