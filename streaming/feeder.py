@@ -29,7 +29,7 @@ if __package__ in (None, ""):
 
 from streaming import bronze, checkpoints, files, kafka_client
 from streaming.checkpoints import SourceIdentity
-from tooling.settings import Settings, load
+from tooling.settings import Settings, SettingsError, load
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -411,7 +411,11 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    settings = load()
+    try:
+        settings = load()
+    except SettingsError as exc:
+        print(f"feeder: {exc}", file=sys.stderr)
+        return 1
     # kafka-python logs every refused connection and unknown topic id to stderr; the
     # pre-flight says what went wrong in one line of its own
     logging.getLogger("kafka").setLevel(logging.CRITICAL)

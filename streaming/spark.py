@@ -107,6 +107,7 @@ def submit_env(settings: Settings) -> dict[str, str]:
         "LAKEHOUSE_DIR": str(settings.lakehouse_dir),
         "LAKEHOUSE_JARS_DIR": str(settings.jars_dir),
         "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        **({"BRONZE_PATH": str(settings.bronze_path)} if settings.bronze_path else {}),
     }
 
 

@@ -24,8 +24,9 @@ LEAKS: list[str] = []
 
 
 # what a user's shell may set that would change what the tests test: the dbt target and
-# threads, Spark's settings, a Kafka cluster and its security (the tests start their own)
-CLEARED = ("DBT_TARGET", "DBT_THREADS", "KAFKA_BOOTSTRAP", "KAFKA_CLIENT_PROPERTIES")
+# threads, Spark's settings, a Kafka cluster and its security (the tests start their own),
+# a bronze folder outside the test lakehouse
+CLEARED = ("DBT_TARGET", "DBT_THREADS", "KAFKA_BOOTSTRAP", "KAFKA_CLIENT_PROPERTIES", "BRONZE_PATH")
 CLEARED_PREFIXES = ("SPARK_", "KAFKA_SECURITY_", "KAFKA_SASL_", "KAFKA_SSL_")
 
 

@@ -70,13 +70,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @app.callback()
 def _before_any_command() -> None:
-    """What every command checks first: an IP salt dbt's SQL can hold (it reaches Spark as a
-    setting substituted into the SQL's text)."""
+    """What every command checks first: locations the tooling can use (paths or file://
+    URIs), and an IP salt dbt's SQL can hold (it reaches Spark as a setting substituted into
+    the SQL's text)."""
     from tooling.dbt_runner import DbtError, check_ip_salt
+    from tooling.settings import SettingsError
 
     try:
+        load()
         check_ip_salt(os.environ.get("PRIVACY_IP_SALT", ""))
-    except DbtError as exc:
+    except (DbtError, SettingsError) as exc:
         fail(str(exc))
 
 

@@ -37,6 +37,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(settings.lakehouse_dir / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        # bronze outside LAKEHOUSE_DIR, resolved as the feeder resolves it
+        **({"BRONZE_PATH": str(settings.bronze_path)} if settings.bronze_path else {}),
     }
 
 
