@@ -159,11 +159,38 @@ def record_sink(checkpoint: Path, table: Path) -> None:
     tmp.replace(path)
 
 
-def verify_sink(checkpoint: Path, table: Path, reset_hint: str) -> str | None:
+def holds_kafka_rows(table: Path) -> bool:
+    """Whether the bronze table holds rows read from Kafka (by its files' statistics: a file
+    with a Kafka offset); False without a table or without statistics."""
+    if delta_table_id(table) is None:
+        return False
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    actions = pa.table(DeltaTable(str(table)).get_add_actions(flatten=True))
+    if "max.kafka_offset" not in actions.column_names:
+        return False
+    return bool(actions["max.kafka_offset"].null_count < actions.num_rows)
+
+
+def verify_sink(
+    checkpoint: Path, table: Path, reset_hint: str, *, kafka: bool = False, reset: bool = False
+) -> str | None:
     """Refuse a checkpoint that has read on while its bronze table was deleted, or deleted
-    and created again; record the table of a checkpoint that has none recorded. Returns a
-    note for the operator, or None. Raises CheckpointMismatch with the command to run."""
+    and created again; and (``kafka``, unless the checkpoint was ``reset`` knowingly) a new
+    checkpoint for a table that already holds rows read from Kafka: the old checkpoint was
+    deleted, and the feeder would land copies. Records the table of a checkpoint that has
+    none recorded. Returns a note for the operator, or None. Raises CheckpointMismatch with
+    the command to run."""
     if not has_progress(checkpoint):
+        if kafka and not reset and holds_kafka_rows(table):
+            raise CheckpointMismatch(
+                f"bronze table {table} holds events read from Kafka, but checkpoint "
+                f"{checkpoint.name} is new (deleted?): the feeder would read the topic again "
+                "from --starting-offsets and land copies of them. Put the checkpoint back, or "
+                f"run again with {reset_hint} to read it again knowingly (staging drops the "
+                "copies by their identity)"
+            )
         return None
     current = delta_table_id(table)
     path = checkpoint / SINK_FILE

@@ -212,7 +212,7 @@ def check_checkpoints(settings: Settings, opts: FeedOptions) -> list[str]:
             raise FeederError(str(exc)) from None
         if note:
             notes.append(note)
-        notes.extend(_verify_sink(settings, topic, checkpoint, "--reset-checkpoint"))
+        notes.extend(_verify_sink(settings, topic, checkpoint, opts))
         resume = checkpoints.resume_offsets(checkpoint, topic)
         if not resume:
             continue
@@ -233,10 +233,14 @@ def check_checkpoints(settings: Settings, opts: FeedOptions) -> list[str]:
     return notes
 
 
-def _verify_sink(settings: Settings, topic: str, checkpoint: Path, hint: str) -> list[str]:
+def _verify_sink(settings: Settings, topic: str, checkpoint: Path, opts: FeedOptions) -> list[str]:
     try:
         note = checkpoints.verify_sink(
-            checkpoint, settings.bronze_table(topic), f"--topics {topic} {hint}"
+            checkpoint,
+            settings.bronze_table(topic),
+            f"--topics {topic} --reset-checkpoint",
+            kafka=opts.source == "kafka",
+            reset=opts.reset_checkpoint,
         )
     except checkpoints.CheckpointMismatch as exc:
         raise FeederError(str(exc)) from None
@@ -285,7 +289,7 @@ def preflight(settings: Settings, opts: FeedOptions) -> str | None:
                 f"feeder: checkpoint {checkpoint.name} reset: every file in {path} is read again",
                 file=sys.stderr,
             )
-        _verify_sink(settings, topic, checkpoint, "--reset-checkpoint")
+        _verify_sink(settings, topic, checkpoint, opts)
     formats = {detect_format(path, opts.file_format) for path in paths}
     if len(formats) > 1:
         raise FeederError(

@@ -113,6 +113,15 @@ def test_a_checkpoint_from_another_cluster_or_without_its_bronze_is_refused(
     assert _feed(settings, "--reset-checkpoint") == 0
     assert _bronze_rows(spark, settings) == 5
 
+    # and the other way round: the checkpoint deleted, bronze kept (a new checkpoint would
+    # read the topic from its start again and land copies)
+    shutil.rmtree(checkpoint)
+    capfd.readouterr()
+    assert _feed(settings) == 1
+    said = _feeder_lines(capfd)
+    assert len(said) == 1 and "holds events read from Kafka" in said[0], said
+    assert _bronze_rows(spark, settings) == 5
+
 
 def test_offsets_deleted_before_read_need_allow_data_loss_and_are_recorded(
     spark, settings, empty_topics, empty_lakehouse, capfd

@@ -105,3 +105,26 @@ def test_a_bronze_table_gone_or_recreated_under_a_checkpoint_is_refused(tmp_path
         checkpoints.verify_sink(cp, table, hint)
     # a checkpoint that has read nothing yet has nothing to lose
     assert checkpoints.verify_sink(tmp_path / "new", table, hint) is None
+
+
+def test_a_new_kafka_checkpoint_for_a_bronze_table_with_kafka_rows_is_refused(tmp_path):
+    """The checkpoint deleted, bronze kept: a new checkpoint would read the topic again from
+    its start and land copies, so it is refused unless reset knowingly. Rows from files (no
+    Kafka offset) are no reason."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    table, new = tmp_path / "bronze" / "ide_events", tmp_path / "checkpoints" / "new"
+    hint = "--topics ide_events --reset-checkpoint"
+    files_rows = pa.table({"raw_value": ["{}"], "kafka_offset": pa.array([None], pa.int64())})
+    write_deltalake(str(table), files_rows)
+    assert not checkpoints.holds_kafka_rows(table)
+    assert checkpoints.verify_sink(new, table, hint, kafka=True) is None
+    kafka_rows = pa.table({"raw_value": ["{}"], "kafka_offset": pa.array([41], pa.int64())})
+    write_deltalake(str(table), kafka_rows, mode="append")
+    assert checkpoints.holds_kafka_rows(table)
+    with pytest.raises(CheckpointMismatch, match="holds events read from Kafka") as refused:
+        checkpoints.verify_sink(new, table, hint, kafka=True)
+    assert hint in str(refused.value)
+    assert checkpoints.verify_sink(new, table, hint, kafka=True, reset=True) is None
+    assert checkpoints.verify_sink(new, table, hint) is None  # a files checkpoint
