@@ -86,6 +86,13 @@ def has_progress(checkpoint: Path) -> bool:
     return offsets.is_dir() and any(p.name.isdigit() for p in offsets.iterdir())
 
 
+def has_commits(checkpoint: Path) -> bool:
+    """Whether Spark has committed at least one batch (for a Delta sink: after the table's
+    own commit of it)."""
+    commits = checkpoint / "commits"
+    return commits.is_dir() and any(p.name.isdigit() for p in commits.iterdir())
+
+
 def read_identity(checkpoint: Path) -> SourceIdentity | None:
     path = checkpoint / IDENTITY_FILE
     if not path.is_file():
@@ -199,6 +206,8 @@ def verify_sink(
         if recorded is None:
             record_sink(checkpoint, table)
         return None
+    if current is None and recorded is None and not has_commits(checkpoint):
+        return None  # the first batch was planned, never committed: no table was made yet
     what = "is gone" if current is None else "was deleted and created again"
     raise CheckpointMismatch(
         f"bronze table {table} {what} since checkpoint {checkpoint.name} last wrote to it: "

@@ -92,6 +92,10 @@ def test_a_bronze_table_gone_or_recreated_under_a_checkpoint_is_refused(tmp_path
 
     cp, table = _with_progress(tmp_path), tmp_path / "bronze" / "ide_events"
     hint = "--topics ide_events --reset-checkpoint"
+    # batch 0 planned, the feeder killed before it committed: no table was ever made
+    assert checkpoints.verify_sink(cp, table, hint) is None
+    (cp / "commits").mkdir()
+    (cp / "commits" / "0").write_text("v1\n{}\n")
     with pytest.raises(CheckpointMismatch, match="is gone since") as gone:
         checkpoints.verify_sink(cp, table, hint)
     assert hint in str(gone.value) and "\n" not in str(gone.value)
