@@ -83,8 +83,11 @@ def malformed_reason(raw: Column, parsed: Column, topic: str) -> Column:
     return reason
 
 
-def enrichment(parsed: Column, topic: str) -> Column:
-    """Geo and user-agent lookups (JSON text) for web events; null for other topics."""
+def enrichment(parsed: Column, topic: str, usable: Column) -> Column:
+    """Geo and user-agent lookups (JSON text) for web events; null for other topics. Spark
+    evaluates a Python UDF for every row, whatever a ``when`` around it says, so the inputs
+    themselves are null unless the record is ``usable``: a malformed record's megabyte
+    value never reaches a Python worker, the lookups or their caches."""
     from pyspark.sql import functions as F
 
     if topic != "web_events":
@@ -92,8 +95,8 @@ def enrichment(parsed: Column, topic: str) -> Column:
     from streaming.enrich import enrichment_json
 
     return enrichment_json(
-        F.try_variant_get(parsed, "$.ip", "string"),
-        F.try_variant_get(parsed, "$.user_agent", "string"),
+        F.when(usable, F.try_variant_get(parsed, "$.ip", "string")),
+        F.when(usable, F.try_variant_get(parsed, "$.user_agent", "string")),
     )
 
 
@@ -115,7 +118,10 @@ def finish(df: DataFrame, topic: str) -> DataFrame:
         checked(df, topic)
         .withColumn(
             "enrichment",
-            F.when(F.col("malformed_reason").isNull(), enrichment(F.col("_parsed"), topic)),
+            F.when(
+                F.col("malformed_reason").isNull(),
+                enrichment(F.col("_parsed"), topic, F.col("malformed_reason").isNull()),
+            ),
         )
         .withColumn("is_malformed", F.col("malformed_reason").isNotNull())
         .withColumn("_ingested_at", F.current_timestamp())
