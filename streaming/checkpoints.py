@@ -142,22 +142,29 @@ def verify(checkpoint: Path, current: SourceIdentity, reset_hint: str) -> str | 
     )
 
 
-def delta_table_id(table: Path) -> str | None:
-    """The Delta table's id (its metaData), or None where there is no Delta table."""
+def _open_delta(table: Path) -> Any:
+    """The Delta table at ``table`` (deltalake, no JVM), or None where there is none."""
     if not (table / "_delta_log").is_dir():
         return None
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
     try:
-        return str(DeltaTable(str(table)).metadata().id)
+        return DeltaTable(str(table))
     except TableNotFoundError:
         return None
 
 
-def record_sink(checkpoint: Path, table: Path) -> None:
-    """Record the bronze table this checkpoint writes (once it exists)."""
-    table_id = delta_table_id(table)
+def delta_table_id(table: Path) -> str | None:
+    """The Delta table's id (its metaData), or None where there is no Delta table."""
+    delta = _open_delta(table)
+    return None if delta is None else str(delta.metadata().id)
+
+
+def record_sink(checkpoint: Path, table: Path, table_id: str | None = None) -> None:
+    """Record the bronze table this checkpoint writes (once it exists; ``table_id`` when the
+    caller has read it already)."""
+    table_id = table_id or delta_table_id(table)
     if table_id is None or not checkpoint.is_dir():
         return
     path = checkpoint / SINK_FILE
@@ -169,12 +176,12 @@ def record_sink(checkpoint: Path, table: Path) -> None:
 def holds_kafka_rows(table: Path) -> bool:
     """Whether the bronze table holds rows read from Kafka (by its files' statistics: a file
     with a Kafka offset); False without a table or without statistics."""
-    if delta_table_id(table) is None:
+    delta = _open_delta(table)
+    if delta is None:
         return False
     import pyarrow as pa
-    from deltalake import DeltaTable
 
-    actions = pa.table(DeltaTable(str(table)).get_add_actions(flatten=True))
+    actions = pa.table(delta.get_add_actions(flatten=True))
     if "max.kafka_offset" not in actions.column_names:
         return False
     return bool(actions["max.kafka_offset"].null_count < actions.num_rows)
@@ -204,7 +211,7 @@ def verify_sink(
     recorded = json.loads(path.read_text("utf-8"))["table_id"] if path.is_file() else None
     if current is not None and recorded in (None, current):
         if recorded is None:
-            record_sink(checkpoint, table)
+            record_sink(checkpoint, table, current)
         return None
     if current is None and recorded is None and not has_commits(checkpoint):
         return None  # the first batch was planned, never committed: no table was made yet
