@@ -119,10 +119,38 @@ def ide_sessions(rows: list[dict]) -> list[dict]:
 
 
 def web_session_id(host: str, ip: str, user_id: str | None, start_ms: int) -> str:
-    # Spark's to_json: compact, and a null field is left out.
     payload = {"host": host, "ip": ip, "user_id": user_id, "session_start": iso_ms(start_ms)}
+    return hashlib.sha256(_compact_json(payload).encode()).hexdigest()
+
+
+def _compact_json(payload: dict) -> str:
+    """Spark's to_json: compact, and a null field is left out."""
     compact = {k: v for k, v in payload.items() if v is not None}
-    return hashlib.sha256(json.dumps(compact, separators=(",", ":")).encode()).hexdigest()
+    return json.dumps(compact, separators=(",", ":"), ensure_ascii=False)
+
+
+def web_event_key(event: dict) -> str:
+    """A web event's identity as the docs state it: the producer's event_uuid, else the
+    SHA-256 of its canonical payload (host lower-cased, headers as sorted compact JSON, the
+    time as ISO-8601 with milliseconds). Sessions break ties of time by it, so a reference
+    that ordered events otherwise would pick another landing or exit URL."""
+    uuid = (event.get("event_uuid") or "").strip()
+    if uuid:
+        return uuid
+    headers = event.get("headers")
+    if isinstance(headers, str):
+        headers = json.loads(headers)
+    payload = {
+        "url": event.get("url"),
+        "referrer": event.get("referrer"),
+        "user_agent": event.get("user_agent"),
+        "headers": None if headers is None else _compact_json(dict(sorted(headers.items()))),
+        "host": (event.get("host") or "").lower() or None,
+        "ip": event.get("ip"),
+        "user_id": event.get("user_id"),
+        "event_time": iso_ms(parse_ms(event["event_time"])),
+    }
+    return hashlib.sha256(_compact_json(payload).encode()).hexdigest()
 
 
 def sessionize_web(

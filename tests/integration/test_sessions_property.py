@@ -192,7 +192,7 @@ def _valid_web(delivered: list[dict]) -> list[dict]:
     for e in delivered:
         if not e["host"]:
             continue
-        key = e.get("event_uuid") or json.dumps(e, sort_keys=True)
+        key = reference.web_event_key(e)
         seen[key] = {**e, "ts": reference.parse_ms(e["event_time"]), "event_key": key}
     return list(seen.values())
 
@@ -240,6 +240,7 @@ def _expected(
         ),
         "web_events": list(
             (
+                r["event_key"],  # the reference's identities are the model's, ties break alike
                 r["host"],
                 r["ip"],
                 r["user_id"],
@@ -285,7 +286,8 @@ ACTUAL_SQL = {
                is_session_cut, is_runaway
         from silver.ide_sessions""",
     "web_events": """
-        select host, ip, user_id, url, unix_millis(event_at), unix_millis(session_start_at),
+        select event_key, host, ip, user_id, url, unix_millis(event_at),
+               unix_millis(session_start_at),
                unix_millis(session_end_at), session_id, is_cut_start
         from silver.web_events_sessionized""",
     "web_sessions": """
