@@ -209,23 +209,37 @@
             select quarantine_reason, count(*) as n from staged
             where is_quarantined group by quarantine_reason
         )
+    ),
+    staged_counts as (
+        select
+            count(*) as events_staged,
+            count_if({{ lateness }} >= 300 and {{ lateness }} < 3600) as late_minutes,
+            count_if({{ lateness }} >= 3600 and {{ lateness }} < 86400) as late_hours,
+            count_if({{ lateness }} >= 86400) as late_days,
+            count_if(is_quarantined) as quarantined
+        from staged
     )
+    {#- three one-row aggregates side by side: each read once (a scalar subquery per
+        column would read bronze's change feed once per column) #}
     select
         {{ base }},
         cast({{ before if before is not none else 'null' }} as bigint) as watermark_before,
         cast({{ after if after is not none else 'null' }} as bigint) as watermark_after,
-        (select rows_read from bronze_counts) as bronze_rows_read,
-        (select malformed from bronze_counts) as bronze_malformed,
-        (select rows_read - malformed from bronze_counts) - count(*) as duplicates_dropped,
-        count(*) as events_staged,
-        count_if({{ lateness }} >= 300 and {{ lateness }} < 3600) as late_minutes,
-        count_if({{ lateness }} >= 3600 and {{ lateness }} < 86400) as late_hours,
-        count_if({{ lateness }} >= 86400) as late_days,
-        count_if(is_quarantined) as quarantined,
-        (select by_reason from reasons) as quarantined_by_reason,
+        bronze_counts.rows_read as bronze_rows_read,
+        bronze_counts.malformed as bronze_malformed,
+        bronze_counts.rows_read - bronze_counts.malformed - staged_counts.events_staged
+            as duplicates_dropped,
+        staged_counts.events_staged,
+        staged_counts.late_minutes,
+        staged_counts.late_hours,
+        staged_counts.late_days,
+        staged_counts.quarantined,
+        reasons.by_reason as quarantined_by_reason,
         {{ lakehouse_audit_nulls(lakehouse_audit_sessions_columns()) }},
         {{ "'" ~ table_id ~ "'" if table_id is not none else 'cast(null as string)' }} as bronze_table_id
-    from staged
+    from staged_counts
+    cross join bronze_counts
+    cross join reasons
     {%- endset -%}
     {{ return({'sql': sql, 'changed': moved}) }}
 {% endmacro %}
@@ -267,6 +281,9 @@
         cast(null as string) as bronze_table_id
     from {{ sessions }}
     {%- else %}
+    {#- one pass: each session id of the run's windows, as it is after the run (after) and
+        as it was before (before), side by side; a previous id with no session after it is
+        a deleted session -#}
     with events as (
         select session_id, previous_session_id, is_stored from {{ events }}
         where {{ 'true' if this_run else 'false' }}
@@ -284,25 +301,33 @@
         from events
         where previous_session_id is not null
         group by previous_session_id
+    ),
+    ids as (
+        select
+            coalesce(after.session_id, before.previous_session_id) as session_id,
+            after.session_id is not null as is_after,
+            after.sessions_before,
+            after.new_events,
+            before.sessions_after
+        from after
+        full outer join before on after.session_id = before.previous_session_id
+    ),
+    runaway as (
+        select session_id from {{ sessions }} where is_runaway
     )
     select
         {{ base }},
         {{ lakehouse_audit_nulls(lakehouse_audit_staging_columns()) }},
         cast(null as map<string, bigint>) as quarantined_by_reason,
-        (select count_if(sessions_before = 0) from after) as sessions_created,
-        (select count_if(sessions_before = 1 and new_events > 0) from after) as sessions_extended,
-        (select count_if(sessions_before > 1) from after) as sessions_merged,
-        (select count_if(sessions_after > 1) from before) as sessions_split,
-        (
-            select count(*) from before
-            left anti join after on before.previous_session_id = after.session_id
-        ) as sessions_deleted,
-        (
-            select count(*) from {{ sessions }} as s
-            left semi join after on s.session_id = after.session_id
-            where s.is_runaway
-        ) as runaway_sessions,
+        count_if(is_after and sessions_before = 0) as sessions_created,
+        count_if(is_after and sessions_before = 1 and new_events > 0) as sessions_extended,
+        count_if(is_after and sessions_before > 1) as sessions_merged,
+        count_if(sessions_after > 1) as sessions_split,
+        count_if(not is_after) as sessions_deleted,
+        count_if(is_after and runaway.session_id is not null) as runaway_sessions,
         cast(null as string) as bronze_table_id
+    from ids
+    left join runaway on ids.session_id = runaway.session_id
     {%- endif %}
     {%- endset -%}
     {{ return({'sql': sql, 'changed': this_run or rebuilt.yes}) }}

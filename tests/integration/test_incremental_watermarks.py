@@ -94,11 +94,11 @@ def _table_versions(spark) -> dict[str, int]:
 
 def test_partial_selections_killed_runs_and_an_idle_run(spark, settings, empty_lakehouse):
     """One lakehouse through the runs users make, in turn: partial selections, runs that die
-    between a MERGE and its watermark, then a run with nothing new. Silver and gold equal the
-    reference after each, and a full refresh at the end (one lakehouse built once: each
-    part alone would build it from empty)."""
+    between a MERGE and its watermark, a run with nothing new, then bronze recreated under
+    its readers. Silver and gold equal the reference after each part, and a full refresh
+    (one lakehouse built once: each part alone would build it from empty)."""
     lake = _Lakehouse(spark, settings)
-    batches = _batches(2001, 6)
+    batches = _batches(2001, 9)
     lake.land(batches[0])
     lake.run(*WITH_GOLD)
 
@@ -151,18 +151,18 @@ def test_partial_selections_killed_runs_and_an_idle_run(spark, settings, empty_l
     lake.run()
     assert _table_versions(spark) == before, "a run with nothing new wrote a Delta commit"
 
+    # bronze recreated at the same path (its versions start again from 0): every run fails
+    # with the command that rebuilds, until that command is run
+    _recreated_upstream(spark, settings, lake, batches[6:])
 
-def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings, empty_lakehouse):
-    lake = _Lakehouse(spark, settings)
-    batches = _batches(4001, 4)
-    lake.land(batches[0])
-    lake.run(*WITH_GOLD)
 
-    # bronze recreated at the same path (its versions start again from 0)
+def _recreated_upstream(spark, settings, lake: _Lakehouse, batches) -> None:
+    """bronze.web_events deleted and landed again (new web events only) under a built
+    lakehouse: the runs fail with the command to rebuild, which makes it exact again."""
     shutil.rmtree(settings.bronze_table("web_events"))
     spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
     lake.web = []
-    lake.land(([], batches[1][1]))
+    lake.land(([], batches[0][1]))
     lake.land(([], []))  # one more commit: the new table's versions pass the old mark
     with pytest.raises(DbtError) as failed:
         lake.run(*WITH_GOLD)
@@ -173,7 +173,7 @@ def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings,
     # staging rebuilt alone: once new events arrive, its readers' marks belong to the table
     # that is gone
     lake.run("--full-refresh", "--select", "stg_bronze__web_events")
-    lake.land(([], batches[2][1]))
+    lake.land(([], batches[1][1]))
     with pytest.raises(DbtError) as failed:
         lake.run(*WITH_GOLD)
     message = str(failed.value)
@@ -182,7 +182,7 @@ def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings,
 
     # the command the error names brings everything back, exact
     lake.run("--full-refresh", "--select", "web_events_sessionized+")
-    lake.land(batches[3])
+    lake.land(batches[2])
     lake.run(*WITH_GOLD)
     # the run audit reads the new bronze table's change feed from its own last mark in that
     # table (the old table's marks, from higher versions, say nothing of it)
@@ -191,5 +191,5 @@ def test_a_recreated_upstream_fails_with_the_command_to_rebuild(spark, settings,
         "where model = 'stg_bronze__web_events' order by run_started_at desc limit 1"
     ).first()
     assert audit.watermark_before < audit.watermark_after, audit
-    assert audit.bronze_rows_read == len(batches[3][1]), audit
+    assert audit.bronze_rows_read == len(batches[2][1]), audit
     lake.assert_exact("after the rebuild")

@@ -77,7 +77,8 @@ def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
     lines: list[str] = []
     with lock.exclusive(lake, "the test"):  # the first tick finds the lock taken
         proc = subprocess.Popen(
-            # the web chain and its data tests: the rest of the project is not what this is about
+            # the web chain's models: the rest of the project and the data tests are not what
+            # this is about (they run in test_pipeline.py and the demo)
             [
                 sys.executable,
                 "-m",
@@ -87,6 +88,10 @@ def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
                 "20s",
                 "--select",
                 "+web_sessions",
+                "--exclude",
+                "resource_type:test",
+                "--exclude",
+                "resource_type:unit_test",
                 "--",
                 *feeder,
             ],

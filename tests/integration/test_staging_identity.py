@@ -62,8 +62,7 @@ def _land_and(settings, command: str) -> None:
 
 
 def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics, empty_lakehouse):
-    kafka = empty_topics
-    run_in_process(settings, ["seed"], quiet=True)
+    kafka = empty_topics  # no seed: neither staging nor the game chain reads one
     day1, day2 = NOW - timedelta(days=2), NOW - timedelta(days=1)
     web_a, web_b, web_c = (str(uuid.uuid4()) for _ in range(3))
     buy = {"event_type": "purchase", "player_id": "p1", "item_type": "sword"}
