@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 # The bronze layer is defined once, in dbt's source declaration: its topics and its typed
 # columns (dbt creates the tables from it, the feeder writes them from it).
@@ -164,3 +164,33 @@ def from_files(df: DataFrame, topic: str) -> DataFrame:
         ),
         topic,
     )
+
+
+def ensure_table(spark: SparkSession, path: str) -> bool:
+    """Create the bronze table at ``path`` when none is there: empty, with the declared
+    columns and partitioning and a change data feed from its first commit (staging reads
+    bronze through it). Returns whether this call created it.
+
+    The feeder calls this before its first micro-batch, so a table is created once rather
+    than by whichever of the feeder's stream and dbt's ``on-run-start`` writes first (two
+    writers creating one table fail with DELTA_PROTOCOL_CHANGED). A creation lost to another
+    writer that created the same table counts as done."""
+    from delta.tables import DeltaTable
+
+    if DeltaTable.isDeltaTable(spark, path):
+        return False
+    builder = (
+        DeltaTable.createIfNotExists(spark)
+        .location(path)
+        .partitionedBy(PARTITION_COLUMN)
+        .property("delta.enableChangeDataFeed", "true")
+    )
+    for name, data_type in BRONZE_SCHEMA:
+        builder = builder.addColumn(name, data_type)
+    try:
+        builder.execute()
+    except Exception:
+        if DeltaTable.isDeltaTable(spark, path):  # another writer created it meanwhile
+            return False
+        raise
+    return True

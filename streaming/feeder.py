@@ -377,6 +377,10 @@ def run(
     # Bronze tables record a change data feed from their first commit: dbt's staging models
     # read only the commits after the last version they took (macros/lakehouse/bronze_batch.sql).
     spark.conf.set("spark.databricks.delta.properties.defaults.enableChangeDataFeed", "true")
+    # each missing bronze table created once, before any micro-batch (see bronze.ensure_table)
+    for topic in opts.topics:
+        if bronze.ensure_table(spark, str(settings.bronze_table(topic))):
+            print(f"feeder: created bronze table {topic}", file=sys.stderr, flush=True)
     began = time.monotonic()
     queries = start_queries(spark, settings, opts, fmt)
     deadline = began + opts.run_for_seconds if opts.run_for_seconds else None

@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from streaming.bronze import TOPICS
 from streaming.spark import FEEDER, submit_command, submit_env
 from tooling import lock, processes
 from tooling.dbt_runner import dbt_env
@@ -46,6 +47,8 @@ from tooling.settings import REPO_ROOT, Settings
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_FEEDER_ARGS = ["--processing-time", "30 seconds"]
 STOP_GRACE_S = 30
+# how long the first run waits for the feeder to create the bronze tables it writes
+BRONZE_WAIT_S = 180
 # a run the engine's death interrupted is redone at once, this many times, then left to the
 # next tick
 ENGINE_REDOS = 2
@@ -148,6 +151,39 @@ class Scheduler:
             )
         verb = "started" if self.feeder_starts == 1 else "restarted"
         self.say(f"schedule: feeder {verb} (pid {self.feeder.pid}; log {self._log('feeder.log')})")
+
+    def _feeder_topics(self) -> list[str]:
+        args = self.feeder_args or []
+        for i, arg in enumerate(args):
+            if arg == "--topics" and i + 1 < len(args):
+                return args[i + 1].split(",")
+            if arg.startswith("--topics="):
+                return arg.partition("=")[2].split(",")
+        return list(TOPICS)
+
+    def _await_bronze(self) -> None:
+        """Before the first run: wait until the feeder has created each bronze table it
+        writes (it does so before its first micro-batch), so that dbt's on-run-start never
+        creates one at the same time (two writers creating one Delta table: one of them
+        fails). Ends early if the feeder exits or a stop is asked."""
+        if self.feeder is None:
+            return
+        missing = [t for t in self._feeder_topics() if t in TOPICS]
+        deadline = time.monotonic() + BRONZE_WAIT_S
+        while missing and not self.stopping.is_set() and self.feeder.poll() is None:
+            missing = [
+                t
+                for t in missing
+                if not any((self.settings.bronze_table(t) / "_delta_log").glob("*.json"))
+            ]
+            if missing and time.monotonic() >= deadline:
+                self.say(
+                    f"schedule: the feeder has not created bronze {', '.join(missing)} "
+                    f"within {BRONZE_WAIT_S} s; the first run goes ahead"
+                )
+                return
+            if missing:
+                self.stopping.wait(0.5)
 
     def _watch_feeder(self) -> None:
         if (
@@ -322,6 +358,7 @@ class Scheduler:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         self._start_feeder()
+        self._await_bronze()
         n = 0
         try:
             while not self.stopping.is_set():

@@ -162,8 +162,10 @@ def _recreated_upstream(spark, settings, lake: _Lakehouse, batches) -> None:
     shutil.rmtree(settings.bronze_table("web_events"))
     spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
     lake.web = []
+    # the new table's versions lie below the old one's marks (no commit added to pass them):
+    # staging refuses it, and after the rebuild the run audit reads the new table from its
+    # own marks, not from the old table's higher ones
     lake.land(([], batches[0][1]))
-    lake.land(([], []))  # one more commit: the new table's versions pass the old mark
     with pytest.raises(DbtError) as failed:
         lake.run(*WITH_GOLD)
     message = str(failed.value)

@@ -93,7 +93,10 @@ def test_truncated_ips_and_an_erased_user(spark, settings, empty_lakehouse):
     assert others_after == others_before, "another visitor's session changed"
     events_after = spark.sql("select sum(events) from gold.host_daily_metrics").first()[0]
     assert events_after == events_before - user_events
-    run_in_process(settings, ["test", *TRUNCATE], quiet=True)  # every invariant still holds
+    # every invariant still holds (the unit tests read no table: an erasure cannot change them)
+    run_in_process(
+        settings, ["test", "--exclude", "resource_type:unit_test", *TRUNCATE], quiet=True
+    )
 
 
 def test_hashed_ips_keep_the_salt_out_of_every_file(spark, settings, empty_lakehouse, monkeypatch):

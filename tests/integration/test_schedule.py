@@ -138,6 +138,16 @@ def test_scheduled_runs_under_the_lock_and_a_clean_stop(spark, settings):
         str(lake.warehouse_dir / "silver.db" / "stg_bronze__web_events")
     )
     assert staged.count() == EVENTS, "the running feeder landed the files, dbt staged them"
+    # a first start on an empty lakehouse: the feeder created bronze once, before its first
+    # micro-batch and before the first run (no second writer creating it: no feeder restart)
+    assert (
+        "feeder: created bronze table web_events"
+        in (lake.lakehouse_dir / "runs" / "feeder.log").read_text()
+    )
+    history = spark.sql(f"describe history delta.`{lake.bronze_table('web_events')}`")
+    operations = [r.operation for r in history.orderBy("version").collect()]
+    assert operations[0] == "CREATE TABLE" and operations.count("CREATE TABLE") == 1, operations
+    assert "starting it again" not in output, output
 
     feeder_pid = int(started.split("pid ")[1].split(";")[0])
     # the feeder's whole process group is gone (the JVM and its Python driver), and so is
