@@ -358,9 +358,9 @@ class Scheduler:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         self._start_feeder()
-        self._await_bronze()
         n = 0
         try:
+            self._await_bronze()  # in the try: a Ctrl-C while it waits stops the feeder too
             while not self.stopping.is_set():
                 n += 1
                 began = time.monotonic()
