@@ -11,16 +11,17 @@ run it prints the wall time and dbt's statements by kind and by model (bench/dbt
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench import dbt_log, steps
+from bench import dbt_log, event_log, steps
 from streaming.events.ide import generate_ide_events
 from streaming.events.web import generate_web_events
 from streaming.spark import build_session
 from tests.integration.inbox import append_to_bronze
-from tooling.dbt_runner import NO_TESTS, apply_env, run_in_process
+from tooling.dbt_runner import NO_TESTS, dbt_env, run_in_process
 from tooling.settings import Settings, load
 
 
@@ -28,6 +29,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=2, help="small batches, one run each")
     parser.add_argument("--events", type=int, default=200, help="events per stream per batch")
+    parser.add_argument(
+        "--event-log",
+        action="store_true",
+        help="also print what Spark ran in each run (jobs, stages, task time) from its event log",
+    )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark option for the session, to compare a setting (repeatable)",
+    )
     args = parser.parse_args()
     base = load()
     root = (base.lakehouse_dir / "bench" / "statements").resolve()
@@ -35,8 +48,19 @@ def main() -> None:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     settings = Settings(root, base.jars_dir, "127.0.0.1:9")
-    apply_env(settings)
-    spark = build_session(settings, "bench-statements", with_metastore=True)
+    # this lakehouse's paths, whatever LAKEHOUSE_DIR the shell has (apply_env keeps a set one)
+    os.environ.update(dbt_env(settings))
+    events_dir = root / "eventlog"
+    extra = dict(item.split("=", 1) for item in args.conf)
+    if args.event_log:
+        events_dir.mkdir()
+        extra |= {
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": events_dir.as_uri(),
+            "spark.eventLog.compress": "false",  # plain JSON lines to read back
+        }
+    spark = build_session(settings, "bench-statements", with_metastore=True, extra=extra)
+    windows: list[tuple[str, int, int]] = []  # (label, start, end) in epoch ms
     now = datetime.now(UTC).replace(microsecond=0)
 
     def land(count: int, start: datetime, span: timedelta, seed: int, name: str) -> None:
@@ -48,8 +72,10 @@ def main() -> None:
     def run(dbt_args: list[str], label: str) -> None:
         offset = steps.dbt_log_size(settings)
         began = time.monotonic()
+        began_ms = int(time.time() * 1000)
         run_in_process(settings, dbt_args, quiet=True)
         took = time.monotonic() - began
+        windows.append((label, began_ms, int(time.time() * 1000)))
         found = steps.dbt_log_since(settings, offset)
         total = sum(s.seconds for s in found)
         print(f"\n{label}: {took:.1f} s, {len(found)} statements, {total:.1f} s in statements")
@@ -69,6 +95,11 @@ def main() -> None:
         run(["run"], "no new data")
     finally:
         spark.stop()
+    if args.event_log:
+        print("\nSpark's event log, run by run (statements by their plan's root; the costliest)")
+        for label, since, until in windows:
+            print(f"\n{label}:")
+            print("\n".join(event_log.summary(event_log.executions(events_dir, since, until))))
 
 
 if __name__ == "__main__":
