@@ -14,6 +14,9 @@ keeps one engine instead and sends it each run:
   process deleted and created again at its path (tests/integration/test_engine.py), so
   dropping them would only cost every run the log replay of every table.
   The UI's stores keep a bounded number of jobs and queries.
+- A request that writes runs under the lakehouse's lock (tooling/lock.py), taken by the engine
+  itself: the process that writes holds it, so a client killed mid-run (a SIGKILLed
+  scheduler) frees nothing while the run goes on. A lock held elsewhere is answered "busy".
 - Every answer carries the engine's memory after a full GC (the JVM's live heap, the JVM's and
   Python's resident sizes), so a schedule can show that it stays bounded.
 - An engine that dies (its JVM killed, out of memory, the process gone) is detected: the client
@@ -39,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from tooling import processes
+from tooling import lock, processes
 from tooling.settings import REPO_ROOT, Settings, load
 
 if TYPE_CHECKING:
@@ -152,7 +155,7 @@ def serve(settings: Settings, requests: IO[str], replies: IO[str]) -> int:
     from dbt.cli.main import dbtRunner
 
     from streaming.spark import build_session
-    from tooling.dbt_runner import apply_env, failures
+    from tooling.dbt_runner import apply_env, failures, writes
 
     apply_env(settings)
     spark = build_session(settings, ENGINE_APP_NAME, with_metastore=True, extra=LONG_LIVED_CONF)
@@ -167,12 +170,24 @@ def serve(settings: Settings, requests: IO[str], replies: IO[str]) -> int:
         args = json.loads(line)["args"]
         print(f"engine: dbt {' '.join(args)}", flush=True)
         began = time.monotonic()
+        # the process that writes holds the lakehouse's lock: a client killed mid-run
+        # (a SIGKILLed scheduler) frees nothing while this run goes on
+        held = (
+            lock.exclusive(settings, f"the warm engine, dbt {args[0]}")
+            if writes(args)
+            else contextlib.nullcontext(0)
+        )
         try:
-            result = dbtRunner().invoke(args)
-            ok = bool(result.success)
-            detail = "" if ok else str(result.exception or failures(result.result))
-        except Exception as exc:  # dbt raised past its own handling: report, keep serving
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
+            with held:
+                try:
+                    result = dbtRunner().invoke(args)
+                    ok = bool(result.success)
+                    detail = "" if ok else str(result.exception or failures(result.result))
+                except Exception as exc:  # dbt raised past its own handling: report, serve on
+                    ok, detail = False, f"{type(exc).__name__}: {exc}"
+        except lock.Busy as exc:
+            answer({"busy": str(exc)})
+            continue
         seconds = round(time.monotonic() - began, 2)
         if not _jvm_alive(spark):
             print("engine: the JVM is gone; exiting", flush=True)
@@ -246,7 +261,8 @@ class Engine:
 
     def run(self, args: list[str], on_wait: Callable[[], None] | None = None) -> EngineResult:
         """``dbt ARGS`` in the engine (``on_wait`` called every second while it runs).
-        Raises EngineDied if the engine exits before it answers."""
+        Raises EngineDied if the engine exits before it answers, lock.Busy if ARGS write
+        and another process holds the lakehouse's lock (the engine takes it for the run)."""
         if not self.alive() or self._requests is None:
             raise EngineDied("the engine is not running")
         try:
@@ -255,6 +271,8 @@ class Engine:
         except BrokenPipeError:
             raise EngineDied("the engine closed its pipe") from None
         reply = self._reply(None, on_wait)
+        if "busy" in reply:
+            raise lock.Busy(reply["busy"])
         return EngineResult(
             ok=reply["ok"],
             seconds=reply["seconds"],

@@ -4,7 +4,9 @@
   again if it dies.
 - Every interval (the first at once) ``dbt build`` and then ``dbt source freshness`` run under
   the lakehouse's lock (tooling/lock.py): never two dbt runs at once, nor a run beside
-  ``./lakehouse maintain``. A tick that finds the lock taken is skipped and says by whom.
+  ``./lakehouse maintain``. A tick that finds the lock taken is skipped and says by whom. The
+  process that writes holds the lock (the warm engine, or the dbt child it is handed to), so a
+  scheduler killed with SIGKILL frees nothing while its run goes on.
 - On the local target dbt runs in the warm engine (tooling/engine.py): one Spark session kept
   across runs, so a run pays for its statements, not for a JVM start. An engine that dies is
   started again and the run it interrupted redone. ``warm=False`` (``--cold``) starts a dbt
@@ -290,7 +292,14 @@ class Scheduler:
             command="build" if began - self._last_build >= self.tests_every_s else "run",
         )
         try:
-            with lock.exclusive(self.settings, f"lakehouse run, run {n}") as self._lock_fd:
+            # a dbt per run is handed the tick's lock; the warm engine takes it itself for
+            # each command that writes (the process that writes holds it)
+            held = (
+                contextlib.nullcontext(None)
+                if self.warm
+                else lock.exclusive(self.settings, f"lakehouse run, run {n}")
+            )
+            with held as self._lock_fd:
                 code = self._run_dbt([record.command, *self.dbt_args], record)
                 if code == 0 and record.command == "build":
                     self._last_build = began

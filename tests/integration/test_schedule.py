@@ -1,6 +1,7 @@
 """`./lakehouse run --every`: the feeder kept running, dbt built on a schedule under the
 lakehouse's lock in the warm engine, a tick skipped while another holds it, Ctrl-C stopping
-everything; an engine killed mid-run started again and its run redone exactly."""
+everything; an engine killed mid-run started again and its run redone exactly, and the lock
+held by the engine itself while it writes."""
 
 from __future__ import annotations
 
@@ -206,6 +207,22 @@ def _kill_when_started(log: Path, model: str, pid_of, seen: dict, timeout_s: flo
         time.sleep(0.1)
 
 
+def _lock_holder_once_writing(lake: Settings, log: Path, offset: int, seen: dict) -> None:
+    """Once dbt's log (past ``offset``) says a model started, try the lakehouse's lock:
+    ``seen['holder']`` gets who holds it (or 'free')."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")[offset:] if log.exists() else ""
+        if "START sql" in text:
+            try:
+                with lock.exclusive(lake, "the test's probe"):
+                    seen["holder"] = "free"
+            except lock.Busy as exc:
+                seen["holder"] = str(exc)
+            return
+        time.sleep(0.1)
+
+
 def test_a_killed_engine_is_started_again_and_its_run_redone_exactly(spark, settings):
     """The warm engine's JVM is killed while the first build writes staging: the scheduler
     says so, starts a new engine and redoes the run, and every silver and gold table then
@@ -248,7 +265,19 @@ def test_a_killed_engine_is_started_again_and_its_run_redone_exactly(spark, sett
         assert any("warm engine started again" in x for x in lines), lines
         incremental = fingerprint(spark, lake.warehouse_dir)
         assert scheduler.engine is not None
+        # the engine holds the lakehouse's lock itself while it writes, with no scheduler
+        # around it (one killed with SIGKILL frees nothing)
+        log = lake.lakehouse_dir / "runs" / "dbt.log"
+        probe: dict[str, str] = {}
+        prober = threading.Thread(
+            target=_lock_holder_once_writing,
+            args=(lake, log, log.stat().st_size, probe),
+            daemon=True,
+        )
+        prober.start()
         assert scheduler.engine.run(["run", "--full-refresh", *web_chain]).ok
+        prober.join(timeout=5)
+        assert "the warm engine, dbt run" in probe.get("holder", ""), probe
     finally:
         if scheduler.engine is not None:
             scheduler.engine.stop()
