@@ -1,5 +1,6 @@
 """Staging keeps each event once across all dates, quarantines what cannot be used (with a
-reason), and never lets bad game events fail the build: records written straight to the
+reason; the first arrival's verdict stands, even for a time in the future that has since
+passed), and never lets bad game events fail the build: records written straight to the
 topics, over two feeder runs and two dbt builds, on the real broker, Spark, Delta and dbt."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from streaming import producer
 from streaming.spark import run_feeder
+from tests.integration.inbox import append_to_bronze
 from tooling.dbt_runner import run_in_process
 
 pytestmark = pytest.mark.integration
@@ -64,7 +66,9 @@ def _land_and(settings, command: str) -> None:
 def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics, empty_lakehouse):
     kafka = empty_topics  # no seed: neither staging nor the game chain reads one
     day1, day2 = NOW - timedelta(days=2), NOW - timedelta(days=1)
-    web_a, web_b, web_c = (str(uuid.uuid4()) for _ in range(3))
+    web_a, web_b, web_c, ahead = (str(uuid.uuid4()) for _ in range(4))
+    # stamped 3 days after it lands (a client clock ahead): quarantined by its first arrival
+    in_future = NOW + timedelta(days=3)
     buy = {"event_type": "purchase", "player_id": "p1", "item_type": "sword"}
     buy_ok = {**buy, "price": "12.50", "quantity": "2"}
     retry, reused = str(uuid.uuid4()), str(uuid.uuid4())
@@ -80,6 +84,7 @@ def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics
             _web(web_c, day1, url="/two"),  # the same id, another payload, same batch
             {**_web(str(uuid.uuid4()), day1), "ip": "9" * 1000},  # flagged, never enriched
             _web(str(uuid.uuid4()), day1, url="/" + "x" * 70_000),  # a record over 64 KiB
+            _web(ahead, in_future),
         ],
     )
     _send(
@@ -124,6 +129,16 @@ def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics
             _game(reused, day2, **{**buy_ok, "quantity": "9"}),  # ... delivered twice
         ],
     )
+    # the event ahead of its time delivered again once its time has passed: the verdict of
+    # its first arrival stands (as a full refresh, which keeps the first arrival, decides)
+    append_to_bronze(
+        spark,
+        settings,
+        "web_events",
+        [_web(ahead, in_future)],
+        "re-delivery",
+        arrived=in_future + timedelta(days=1),
+    )
     _land_and(settings, "build")  # every data test of these models passes, bad events or not
 
     web = spark.table("silver.stg_bronze__web_events")
@@ -131,12 +146,18 @@ def test_identity_across_dates_and_game_quarantine(spark, settings, empty_topics
     assert sorted(r.quarantine_reason for r in web.where("is_quarantined").collect()) == [
         "reused_event_id",
         "reused_event_id",
+        "timestamp_in_future",
     ]
+    assert web.where(f"event_uuid = '{ahead}'").count() == 1
     flagged = spark.sql(
         "select reason from silver.events_quarantine where topic = 'web_events' "
         "and reason not like 'reused%'"
     ).collect()
-    assert sorted(r.reason for r in flagged) == ["field_too_long:ip", "record_too_large"]
+    assert sorted(r.reason for r in flagged) == [
+        "field_too_long:ip",
+        "record_too_large",
+        "timestamp_in_future",
+    ]
     first_b = web.where(f"event_uuid = '{web_b}' and not is_quarantined").collect()
     assert [r.event_date for r in first_b] == [day1.date()]
 
