@@ -21,6 +21,7 @@ before Spark starts, and with ``--allow-data-loss`` skips the range and appends 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import asdict, dataclass
@@ -266,10 +267,40 @@ def lost_ranges(topic: str, resume: dict[int, int], earliest: dict[int, int]) ->
 
 
 def record_lost(checkpoint: Path, ranges: list[LostRange]) -> Path:
-    """Append the ranges skipped under --allow-data-loss to the checkpoint's record."""
+    """Append the ranges skipped under --allow-data-loss to the checkpoint's record; a range
+    recorded already (the pre-flight's, seen again in the first batch) is not added twice."""
     path = checkpoint / LOST_FILE
+    known = set()
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                row = json.loads(line)
+                known.add((row["topic"], int(row["partition"]), int(row["first"]), int(row["end"])))
     at = datetime.now(UTC).isoformat(timespec="seconds")
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         for r in ranges:
-            out.write(json.dumps({"recorded_at": at, **asdict(r), "count": r.count}) + "\n")
+            if (r.topic, r.partition, r.first, r.end) not in known:
+                out.write(json.dumps({"recorded_at": at, **asdict(r), "count": r.count}) + "\n")
     return path
+
+
+def skipped_in_batch(
+    topic: str,
+    start: dict[int, int],
+    end: dict[int, int],
+    rows: int,
+    earliest: dict[int, int],
+) -> list[LostRange]:
+    """What a micro-batch read from ``start`` to ``end`` skipped (Spark's Kafka source with
+    failOnDataLoss off passes over offsets retention deleted, without a word): nothing when
+    it read every offset of its range, else the offsets below where each partition now
+    starts, up to the batch's end."""
+    expected = sum(end[p] - start.get(p, end[p]) for p in end)
+    if rows >= expected:
+        return []
+    return [
+        LostRange(topic, p, start[p], min(earliest[p], end.get(p, earliest[p])))
+        for p in sorted(start)
+        if p in earliest and earliest[p] > start[p]
+    ]

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -248,16 +250,27 @@ def _verify_sink(settings: Settings, topic: str, checkpoint: Path, opts: FeedOpt
 
 
 def detect_format(input_path: Path, wanted: str | None) -> str:
-    """The input's file format; fails when the path holds no files of it."""
+    """The input's file format; fails when the path holds no files of it, or (no format
+    given) files of more than one format: a query reads one format, and the others' files
+    would wait unread without a word."""
     if not input_path.is_dir():
         raise FeederError(f"input path {input_path} does not exist or is not a directory")
-    formats = [wanted] if wanted else list(files.SUFFIXES)
-    for fmt in formats:
-        if any(
-            p.name.endswith(files.SUFFIXES[fmt]) and not p.name.startswith((".", "_"))
-            for p in input_path.glob("**/*")
-        ):
-            return fmt
+    names = [p.name for p in input_path.glob("**/*") if not p.name.startswith((".", "_"))]
+    present = [f for f in files.SUFFIXES if any(n.endswith(files.SUFFIXES[f]) for n in names)]
+    if wanted is None and len(present) > 1:
+        raise FeederError(
+            f"input path {input_path} holds {' and '.join(present)} files: a run reads one "
+            "format; feed each with --format FORMAT, one run after the other"
+        )
+    if wanted in present or (wanted is None and present):
+        others = [f for f in present if f != (wanted or present[0])]
+        if others:
+            print(
+                f"feeder: {input_path} also holds {' and '.join(others)} files, "
+                f"not read by this run (--format {wanted})",
+                file=sys.stderr,
+            )
+        return wanted or present[0]
     what = f"{wanted} files" if wanted else "parquet, csv or json files"
     raise FeederError(
         f"input path {input_path} holds no {what}: expected INPUT_PATH/date=YYYY-MM-DD/*"
@@ -303,44 +316,48 @@ def start_queries(
     spark: SparkSession, settings: Settings, opts: FeedOptions, fmt: str | None
 ) -> list[StreamingQuery]:
     """Start one streaming query per topic; returns them (running)."""
+    return [start_query(spark, settings, opts, fmt, topic) for topic in opts.topics]
+
+
+def start_query(
+    spark: SparkSession, settings: Settings, opts: FeedOptions, fmt: str | None, topic: str
+) -> StreamingQuery:
+    """Start ``topic``'s streaming query (from its checkpoint, if it has one)."""
     from pyspark.sql import functions as F
 
-    queries = []
-    for topic in opts.topics:
-        name = _query_name(opts, topic)
-        if opts.source == "kafka":
-            reader = (
-                spark.readStream.format("kafka")
-                .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-                .options(**kafka_client.load().spark_options())
-                .option("subscribe", topic)
-                .option("startingOffsets", opts.starting_offsets)
-                .option("failOnDataLoss", "false" if opts.allow_data_loss else "true")
-            )
-            if opts.max_offsets_per_trigger:
-                reader = reader.option("maxOffsetsPerTrigger", opts.max_offsets_per_trigger)
-            rows = bronze.from_kafka(reader.load(), topic)
-        else:
-            assert opts.input_path is not None and fmt is not None
-            input_path = topic_input_path(opts.input_path, topic)
-            rows = bronze.from_files(files.read_stream(spark, str(input_path), fmt), topic)
-        # rows written per micro-batch (a file source's own input count is files, not records)
-        rows = rows.observe(OBSERVED, F.count(F.lit(1)).alias("rows"))
-        writer = (
-            rows.writeStream.format("delta")
-            .queryName(name)
-            .outputMode("append")
-            .option("checkpointLocation", str(settings.checkpoint(name)))
-            .partitionBy(bronze.PARTITION_COLUMN)
+    name = _query_name(opts, topic)
+    if opts.source == "kafka":
+        reader = (
+            spark.readStream.format("kafka")
+            .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+            .options(**kafka_client.load().spark_options())
+            .option("subscribe", topic)
+            .option("startingOffsets", opts.starting_offsets)
+            .option("failOnDataLoss", "false" if opts.allow_data_loss else "true")
         )
-        if opts.available_now:
-            writer = writer.trigger(availableNow=True)
-        else:
-            # parse_args makes sure one of the two triggers is given
-            assert opts.processing_time is not None
-            writer = writer.trigger(processingTime=opts.processing_time)
-        queries.append(writer.start(str(settings.bronze_table(topic))))
-    return queries
+        if opts.max_offsets_per_trigger:
+            reader = reader.option("maxOffsetsPerTrigger", opts.max_offsets_per_trigger)
+        rows = bronze.from_kafka(reader.load(), topic)
+    else:
+        assert opts.input_path is not None and fmt is not None
+        input_path = topic_input_path(opts.input_path, topic)
+        rows = bronze.from_files(files.read_stream(spark, str(input_path), fmt), topic)
+    # rows written per micro-batch (a file source's own input count is files, not records)
+    rows = rows.observe(OBSERVED, F.count(F.lit(1)).alias("rows"))
+    writer = (
+        rows.writeStream.format("delta")
+        .queryName(name)
+        .outputMode("append")
+        .option("checkpointLocation", str(settings.checkpoint(name)))
+        .partitionBy(bronze.PARTITION_COLUMN)
+    )
+    if opts.available_now:
+        writer = writer.trigger(availableNow=True)
+    else:
+        # parse_args makes sure one of the two triggers is given
+        assert opts.processing_time is not None
+        writer = writer.trigger(processingTime=opts.processing_time)
+    return writer.start(str(settings.bronze_table(topic)))
 
 
 @dataclass(frozen=True)
@@ -367,12 +384,182 @@ def _rows_written(progress: dict[str, Any]) -> int:
     return int(observed["rows"])
 
 
+# A query that fails while others run is started again after this long, then twice as long
+# each time it fails again, up to RETRY_MAX_S (continuous runs; an available-now run lets it
+# stop alone and exits 1 at the end).
+RETRY_FIRST_S = 30.0
+RETRY_MAX_S = 600.0
+
+
+@dataclass
+class Supervised:
+    """What ``supervise`` saw: every query run under each name (restarts included), when
+    each name last stopped, and why the names whose last query failed did."""
+
+    runs: dict[str, list[StreamingQuery]]
+    stopped_after: dict[str, float]
+    failed: dict[str, str]
+
+    @classmethod
+    def of(cls, queries: list[StreamingQuery]) -> Supervised:
+        return cls({q.name: [q] for q in queries}, {}, {})
+
+    def stop_all(self) -> None:
+        for runs in self.runs.values():
+            for q in runs:
+                if q.isActive:
+                    q.stop()
+
+
+def _reason(error: object) -> str:
+    """An exception's first line, short enough for one line of output."""
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:300]
+
+
+def supervise(
+    watched: Supervised,
+    restart: Callable[[str], StreamingQuery] | None,
+    deadline: float | None,
+    say: Callable[[str], None],
+    first_retry_s: float = RETRY_FIRST_S,
+) -> Supervised:
+    """Wait for the queries of ``watched`` (``Supervised.of(queries)``) until each ends, or
+    until the monotonic ``deadline``, so that one that fails stops alone: the others go on, a
+    line says why, and with ``restart`` (a function of the query's name that starts it again)
+    it is retried after a growing pause. ``watched`` records every query started, even when
+    this is interrupted (``stop_all`` stops them)."""
+    began = time.monotonic()
+    runs, failed, stopped_after = watched.runs, watched.failed, watched.stopped_after
+    pending = list(runs)
+    retry_at: dict[str, float] = {}
+    pause = dict.fromkeys(runs, first_retry_s)
+    while pending or retry_at:
+        for name in list(pending):
+            query = runs[name][-1]
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return watched
+            # Spark waits whole milliseconds and refuses 0: never ask for less than 50 ms.
+            wait = 0.5 if remaining is None else max(0.05, min(0.5, remaining))
+            try:
+                # pyspark's stub says int; Spark takes seconds as a float
+                ended = bool(query.awaitTermination(wait))  # type: ignore[arg-type]
+            except Exception:  # it failed: query.exception() says why
+                ended = True
+            if not ended:
+                continue
+            pending.remove(name)
+            stopped_after[name] = time.monotonic() - began
+            error = query.exception()
+            if error is None:
+                continue
+            failed[name] = _reason(error)
+            if restart is None:
+                say(f"query {name} failed ({failed[name]}); the other queries go on")
+                continue
+            retry_at[name] = time.monotonic() + pause[name]
+            say(
+                f"query {name} failed ({failed[name]}); the other queries go on, "
+                f"it is started again in {pause[name]:.0f} s"
+            )
+            pause[name] = min(pause[name] * 2, RETRY_MAX_S)
+        for name, at in list(retry_at.items()):
+            if time.monotonic() < at:
+                continue
+            del retry_at[name]
+            assert restart is not None
+            try:
+                runs[name].append(restart(name))
+            except Exception as exc:  # it cannot even start: try again later
+                failed[name] = _reason(exc)
+                retry_at[name] = time.monotonic() + pause[name]
+                say(f"query {name} did not start ({failed[name]}); again in {pause[name]:.0f} s")
+                pause[name] = min(pause[name] * 2, RETRY_MAX_S)
+                continue
+            failed.pop(name, None)
+            pending.append(name)
+            say(f"query {name} started again")
+        if not pending and retry_at:
+            nap = min(retry_at.values()) - time.monotonic()
+            if deadline is not None:
+                nap = min(nap, deadline - time.monotonic())
+                if nap <= 0 and time.monotonic() >= deadline:
+                    return watched
+            time.sleep(max(0.05, min(nap, 1.0)))
+    return watched
+
+
+def _kafka_offsets(text: str | None, topic: str) -> dict[int, int]:
+    """A Kafka source's offsets in a query's progress (``{"topic": {"0": 12, ...}}``)."""
+    if not text:
+        return {}
+    offsets = json.loads(text).get(topic) or {}
+    return {int(p): int(o) for p, o in offsets.items()}
+
+
+def record_skipped(
+    settings: Settings, name: str, topic: str, sources: list[Any], say: Callable[[str], None]
+) -> None:
+    """Record what one micro-batch of query ``name`` skipped (its progress's ``sources``):
+    with failOnDataLoss off, Spark passes over offsets retention deleted after the feeder
+    started, so the pre-flight's check cannot see them; every skipped range is recorded,
+    whoever skips it."""
+    for source in sources:
+        end = _kafka_offsets(source.endOffset, topic)
+        if not end:
+            continue
+        ranges = checkpoints.skipped_in_batch(
+            topic,
+            _kafka_offsets(source.startOffset, topic),
+            end,
+            int(source.numInputRows),
+            earliest_offsets(settings.kafka_bootstrap, topic),
+        )
+        if ranges:
+            where = checkpoints.record_lost(settings.checkpoint(name), ranges)
+            skipped = ", ".join(
+                f"partition {r.partition} offsets {r.first}-{r.end - 1}" for r in ranges
+            )
+            say(f"{topic}: skipped {skipped} (deleted before read); recorded in {where}")
+
+
+def loss_listener(settings: Settings, topics: dict[str, str], say: Callable[[str], None]) -> Any:
+    """A streaming listener that records what each micro-batch of the queries ``topics``
+    names (query name -> topic) skipped under --allow-data-loss (``record_skipped``)."""
+    from pyspark.sql.streaming.listener import StreamingQueryListener
+
+    class LossRecorder(StreamingQueryListener):
+        def onQueryStarted(self, event: Any) -> None:
+            pass
+
+        def onQueryProgress(self, event: Any) -> None:
+            progress = event.progress
+            topic = topics.get(progress.name)
+            if topic is None:
+                return
+            try:
+                record_skipped(settings, progress.name, topic, progress.sources, say)
+            except Exception as exc:  # a check that fails must not stop the stream
+                say(f"could not check a batch of {progress.name} for skipped offsets: {exc}")
+
+        def onQueryIdle(self, event: Any) -> None:
+            pass
+
+        def onQueryTerminated(self, event: Any) -> None:
+            pass
+
+    return LossRecorder()
+
+
 def run(
     spark: SparkSession, settings: Settings, opts: FeedOptions, fmt: str | None
-) -> dict[str, Landed]:
+) -> tuple[dict[str, Landed], dict[str, str]]:
     """Run the feeder to completion (available-now) or for ``run_for_seconds``.
 
-    ``fmt`` is what ``preflight`` returned. Returns what each query landed in this run.
+    ``fmt`` is what ``preflight`` returned. Returns what each query landed in this run, and
+    why each query that failed (and was not started again successfully) did: one topic's
+    failure stops that topic alone (``supervise``).
     """
     # Bronze tables record a change data feed from their first commit: dbt's staging models
     # read only the commits after the last version they took (macros/lakehouse/bronze_batch.sql).
@@ -381,40 +568,38 @@ def run(
     for topic in opts.topics:
         if bronze.ensure_table(spark, str(settings.bronze_table(topic))):
             print(f"feeder: created bronze table {topic}", file=sys.stderr, flush=True)
+
+    def say(message: str) -> None:
+        print(f"feeder: {message}", file=sys.stderr, flush=True)
+
     began = time.monotonic()
+    topic_of = {_query_name(opts, topic): topic for topic in opts.topics}
+    listener = None
+    if opts.source == "kafka" and opts.allow_data_loss:
+        listener = loss_listener(settings, topic_of, say)
+        spark.streams.addListener(listener)
     queries = start_queries(spark, settings, opts, fmt)
     deadline = began + opts.run_for_seconds if opts.run_for_seconds else None
-    stopped_after: dict[str, float] = {}
+
+    def restart(name: str) -> StreamingQuery:
+        return start_query(spark, settings, opts, fmt, topic_of[name])
+
+    outcome = Supervised.of(queries)
     try:
-        pending = list(queries)
-        while pending:
-            for q in list(pending):
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    ended = True
-                else:
-                    # Spark waits whole milliseconds and refuses 0: never ask for less than 50 ms.
-                    wait = 0.5 if remaining is None else max(0.05, min(0.5, remaining))
-                    # pyspark's stub says int; Spark takes seconds as a float
-                    ended = bool(q.awaitTermination(wait))  # type: ignore[arg-type]
-                if ended:
-                    stopped_after[q.name] = time.monotonic() - began
-                    pending.remove(q)
+        supervise(outcome, None if opts.available_now else restart, deadline, say)
     finally:
-        for q in queries:
-            if q.isActive:
-                q.stop()
+        outcome.stop_all()
+        if listener is not None:
+            spark.streams.removeListener(listener)
     landed = {}
-    for q in queries:
-        if q.exception() is not None:
-            raise FeederError(f"query {q.name} failed: {q.exception()}")
-        progress = q.recentProgress
-        landed[q.name] = Landed(
+    for name, runs in outcome.runs.items():
+        progress = [p for q in runs for p in q.recentProgress]
+        landed[name] = Landed(
             rows=sum(_rows_written(p) for p in progress),
             batches=sum(1 for p in progress if _rows_written(p) > 0),
-            seconds=stopped_after.get(q.name, time.monotonic() - began),
+            seconds=outcome.stopped_after.get(name, time.monotonic() - began),
         )
-    return landed
+    return landed, outcome.failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -449,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     try:
-        landed = run(spark, settings, opts, fmt)
+        landed, failed = run(spark, settings, opts, fmt)
     except FeederError as exc:
         print(f"feeder: {exc}", file=sys.stderr)
         return 1
@@ -464,8 +649,10 @@ def main(argv: list[str] | None = None) -> int:
             f"feeder: {name}: {done.rows} rows landed in {done.batches} batch(es), "
             f"{done.seconds:.1f} s ({done.rows_per_second:,.0f} rows/s)"
         )
+    for name, reason in failed.items():
+        print(f"feeder: query {name} failed: {reason}", file=sys.stderr)
     spark.stop()
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

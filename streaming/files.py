@@ -7,7 +7,8 @@ Contract for whoever drops files (documented in the README):
   into place. Only ``*.json``, ``*.jsonl``, ``*.ndjson``, ``*.csv`` and ``*.parquet`` are read.
 - Files are read whatever their modification time (``maxFileAge`` is set far beyond any
   real backlog), so a copy that keeps its old time (``cp -p``, ``rsync -a``) is not skipped.
-- JSON lines land line by line, untouched. CSV rows are mapped by the file's own header, so
+- JSON lines land line by line, untouched (but for a UTF-8 byte-order mark opening a file,
+  dropped, as it is from a CSV header). CSV rows are mapped by the file's own header, so
   column order may differ between files; a row with more or fewer fields than its header
   lands as its raw text and is flagged malformed. Parquet rows become JSON objects of their
   own columns. No schema is inferred when the query starts: a field added later, or a type
@@ -55,7 +56,8 @@ def _json_value(value: Any) -> Any:
 def csv_records(content: bytes) -> list[str]:
     """Each row as a JSON object keyed by the file's header; a row whose field count differs
     from the header's is kept as its raw CSV text (bronze flags it as not JSON)."""
-    text = content.decode("utf-8", errors="replace")
+    # utf-8-sig: a byte-order mark (spreadsheets write one) is not part of the first column
+    text = content.decode("utf-8-sig", errors="replace")
     rows = csv.reader(io.StringIO(text))
     header = next(rows, None)
     if header is None:
@@ -109,8 +111,10 @@ def read_stream(spark: SparkSession, path: str, fmt: str) -> DataFrame:
     )
     if fmt == "json":
         lines = reader.format("text").load(path).select("value", "_metadata")
+        # a byte-order mark opens a file's first line only: it is not part of the record
+        value = F.regexp_replace("value", "^\ufeff", "")
         return lines.where(F.trim("value") != "").select(
-            F.col("value").alias("raw_value"), F.col("_metadata.file_path").alias("source_file")
+            value.alias("raw_value"), F.col("_metadata.file_path").alias("source_file")
         )
     decode: Column = F.udf(lambda content: records(content, fmt), ArrayType(StringType()))(
         F.col("content")

@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import TopicPartition
 
-from streaming import checkpoints, kafka_local, producer
-from streaming.spark import run_feeder
+from streaming import checkpoints, feeder, kafka_local, producer
+from streaming.spark import FEEDER, run_feeder, submit_env
 from tests.integration import topic
 from tests.integration.inbox import append_to_bronze
 from tooling import chaos, fingerprint
@@ -38,10 +41,20 @@ def _feed(settings, *extra: str) -> int:
     return run_feeder(settings, ["--topics", "ide_events", "--available-now", *extra])
 
 
-def _feeder_lines(capfd) -> list[str]:
-    """What the feeder said (spark-submit passes the Python driver's output to stdout)."""
-    captured = capfd.readouterr()
-    return [ln for ln in (captured.out + captured.err).splitlines() if ln.startswith("feeder:")]
+def _refused(settings, *extra: str) -> list[str]:
+    """The feeder run as a refusal is checked: its Python driver alone (every refusal comes
+    from its pre-flight, before Spark starts), which must exit 1; returns what it said."""
+    run = subprocess.run(
+        [sys.executable, str(FEEDER), "--topics", "ide_events", "--available-now", *extra],
+        env=submit_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    said = [ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith("feeder:")]
+    assert run.returncode == 1, (run.returncode, said, run.stderr[-2000:])
+    return said
 
 
 def test_feeder_killed_and_broker_restarted_lands_each_event_once(
@@ -64,7 +77,7 @@ def test_feeder_killed_and_broker_restarted_lands_each_event_once(
 
 
 def test_a_recreated_topic_is_refused_until_the_checkpoint_is_reset(
-    spark, settings, empty_topics, empty_lakehouse, capfd
+    spark, settings, empty_topics, empty_lakehouse
 ):
     kafka = empty_topics
     producer.produce(kafka, "ide_events", _ide(20, 1), key_field="user_id", progress=False)
@@ -74,9 +87,7 @@ def test_a_recreated_topic_is_refused_until_the_checkpoint_is_reset(
     kafka_local.delete_topics(kafka, ["ide_events"])
     kafka_local.create_topics(kafka, ["ide_events"], partitions=2)
     producer.produce(kafka, "ide_events", _ide(7, 2), key_field="user_id", progress=False)
-    capfd.readouterr()
-    assert _feed(settings) == 1
-    said = _feeder_lines(capfd)
+    said = _refused(settings)
     assert len(said) == 1 and "deleted and created again" in said[0], said
     assert "--topics ide_events --reset-checkpoint" in said[0]
     assert _bronze_rows(spark, settings) == 20  # nothing landed, nothing skipped
@@ -86,7 +97,7 @@ def test_a_recreated_topic_is_refused_until_the_checkpoint_is_reset(
 
 
 def test_a_checkpoint_from_another_cluster_or_without_its_bronze_is_refused(
-    spark, settings, empty_topics, empty_lakehouse, capfd
+    spark, settings, empty_topics, empty_lakehouse
 ):
     kafka = empty_topics
     producer.produce(kafka, "ide_events", _ide(5, 3), key_field="user_id", progress=False)
@@ -97,7 +108,8 @@ def test_a_checkpoint_from_another_cluster_or_without_its_bronze_is_refused(
     (checkpoint / checkpoints.IDENTITY_FILE).write_text(
         json.dumps({**recorded.__dict__, "cluster_id": "another-cluster"})
     )
-    assert _feed(settings) == 1
+    said = _refused(settings)
+    assert len(said) == 1 and "another-cluster" in said[0], said
     (checkpoint / checkpoints.IDENTITY_FILE).write_text(json.dumps(recorded.__dict__))
 
     # bronze deleted under the checkpoint: Spark's sink would start a new table at the next
@@ -105,9 +117,7 @@ def test_a_checkpoint_from_another_cluster_or_without_its_bronze_is_refused(
     assert (checkpoint / checkpoints.SINK_FILE).is_file(), "the first run recorded its table"
     shutil.rmtree(settings.bronze_table("ide_events"))
     spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
-    capfd.readouterr()
-    assert _feed(settings) == 1
-    said = _feeder_lines(capfd)
+    said = _refused(settings)
     assert len(said) == 1 and "is gone since checkpoint" in said[0], said
     assert "--topics ide_events --reset-checkpoint" in said[0]
     assert _feed(settings, "--reset-checkpoint") == 0
@@ -116,15 +126,13 @@ def test_a_checkpoint_from_another_cluster_or_without_its_bronze_is_refused(
     # and the other way round: the checkpoint deleted, bronze kept (a new checkpoint would
     # read the topic from its start again and land copies)
     shutil.rmtree(checkpoint)
-    capfd.readouterr()
-    assert _feed(settings) == 1
-    said = _feeder_lines(capfd)
+    said = _refused(settings)
     assert len(said) == 1 and "holds events read from Kafka" in said[0], said
     assert _bronze_rows(spark, settings) == 5
 
 
-def test_offsets_deleted_before_read_need_allow_data_loss_and_are_recorded(
-    spark, settings, empty_topics, empty_lakehouse, capfd
+def test_offsets_deleted_before_read_need_allow_data_loss_and_each_loss_is_recorded(
+    spark, settings, empty_topics, empty_lakehouse
 ):
     kafka = empty_topics
     first = _ide(30, 4)
@@ -146,9 +154,7 @@ def test_offsets_deleted_before_read_need_allow_data_loss_and_are_recorded(
     lost = sum(cut[p] - landed[p] for p in cut)
     assert lost > 0
 
-    capfd.readouterr()
-    assert _feed(settings) == 1
-    said = _feeder_lines(capfd)
+    said = _refused(settings)
     assert len(said) == 1 and "--allow-data-loss" in said[0] and f"{lost} events" in said[0], said
     assert _bronze_rows(spark, settings) == 30
 
@@ -159,7 +165,44 @@ def test_offsets_deleted_before_read_need_allow_data_loss_and_are_recorded(
     assert sum(r["count"] for r in rows) == lost
     assert {(r["partition"], r["first"], r["end"]) for r in rows} == {
         (p, landed[p], cut[p]) for p in cut if cut[p] > landed[p]
-    }
+    }, "recorded once: by the pre-flight, and not again by the listener's first batch"
+
+    # later losses, under a query that is already running (or started again in-process after
+    # a failure): no pre-flight sees them, Spark passes over them without a word, and the
+    # feeder's listener records each batch's skipped range. The query runs in this session.
+    producer.produce(kafka, "ide_events", _ide(30, 6), key_field="user_id", progress=False)
+    resumed = topic.end_offsets(kafka, "ide_events")
+    landed2 = checkpoints.resume_offsets(
+        settings.checkpoint("bronze_ide_events_kafka"), "ide_events"
+    )
+    assert landed2 is not None  # where the next batch starts
+    cut2 = {p: min(landed2[p] + 2, resumed[p]) for p in landed2}
+    admin = kafka_local.admin_client(kafka)
+    try:
+        admin.delete_records({TopicPartition("ide_events", p): o for p, o in cut2.items()})
+    finally:
+        admin.close()
+    lost2 = sum(cut2[p] - landed2[p] for p in cut2)
+    assert lost2 > 0
+    said2: list[str] = []
+    listener = feeder.loss_listener(
+        settings, {"bronze_ide_events_kafka": "ide_events"}, said2.append
+    )
+    spark.streams.addListener(listener)
+    try:
+        opts = feeder.parse_args(["--topics", "ide_events", "--available-now", "--allow-data-loss"])
+        feeder.start_query(spark, settings, opts, None, "ide_events").awaitTermination()
+        deadline = time.monotonic() + 30  # the listener hears of the batch asynchronously
+        while not said2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        spark.streams.removeListener(listener)
+    assert _bronze_rows(spark, settings) == 90 - lost - lost2
+    assert len(said2) == 1 and "skipped partition" in said2[0], said2
+    rows = [json.loads(line) for line in record.read_text().splitlines()]
+    assert {(r["partition"], r["first"], r["end"]) for r in rows} == {
+        (p, landed[p], cut[p]) for p in cut if cut[p] > landed[p]
+    } | {(p, landed2[p], cut2[p]) for p in cut2 if cut2[p] > landed2[p]}
 
 
 DBT_KILLS = int(os.environ.get("LAKEHOUSE_DBT_KILLS", "2"))

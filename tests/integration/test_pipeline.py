@@ -177,13 +177,15 @@ def test_files_source_lands_each_file_once(spark, settings, empty_lakehouse):
 
 
 def test_files_source_contract(spark, settings, empty_lakehouse):
-    """CSV mapped by each file's header, temporary names ignored until renamed into place,
+    """CSV mapped by each file's header (a byte-order mark dropped, in JSON lines too),
+    temporary names ignored until renamed into place,
     old modification times read, later fields and changed types kept as they arrived."""
     inbox = settings.lakehouse_dir / "inbox-contract"
     day = inbox / "ide" / "date=2024-03-07"
     day.mkdir(parents=True)
     header = "user_id,event_id,timestamp,product_code"
-    (day / "a.csv").write_text(f"{header}\nu1,a,2024-03-07T10:00:00.000Z,PY\n")
+    # a.csv opens with a byte-order mark (as spreadsheets write it): not part of its header
+    (day / "a.csv").write_text(f"{header}\nu1,a,2024-03-07T10:00:00.000Z,PY\n", "utf-8-sig")
     (day / "b.csv").write_text(
         "product_code,timestamp,event_id,user_id\nGO,2024-03-07T11:00:00.000Z,b,u2\nshort,row\n"
     )
@@ -220,7 +222,9 @@ def test_files_source_contract(spark, settings, empty_lakehouse):
     }
     # JSON lines: a blank line is no record; a line without the event time is kept, flagged
     no_time = {k: v for k, v in event.items() if k != "event_time"}
-    (web / "1.jsonl").write_text(json.dumps(event) + "\n\n" + json.dumps(no_time) + "\n")
+    # ... and a byte-order mark opening the file is not part of its first record
+    lines = json.dumps(event) + "\n\n" + json.dumps(no_time) + "\n"
+    (web / "1.jsonl").write_text(lines, "utf-8-sig")
     web_args = ["--source", "files", "--input-path", str(inbox / "web"), "--topics", "web_events"]
     assert run_feeder(settings, [*web_args, "--format", "json", "--available-now"]) == 0
     reasons = sorted(

@@ -75,7 +75,25 @@ def test_resume_offsets_and_lost_ranges(tmp_path):
     assert lost == [LostRange("ide_events", 1, 7, 12)]
     path = checkpoints.record_lost(cp, lost)
     assert json.loads(path.read_text())["count"] == 5
+    checkpoints.record_lost(cp, lost)  # seen again (the first batch after the pre-flight)
+    assert len(path.read_text().splitlines()) == 1, "a range is recorded once"
     assert checkpoints.resume_offsets(cp, "web_events") is None
+
+
+def test_what_a_batch_skipped_while_the_feeder_ran():
+    start, end = {0: 10, 1: 7}, {0: 20, 1: 12}
+    # every offset read: nothing skipped, wherever the partitions start now
+    assert checkpoints.skipped_in_batch("t", start, end, 15, {0: 14, 1: 7}) == []
+    # 4 offsets of partition 0 were deleted before the batch read them
+    assert checkpoints.skipped_in_batch("t", start, end, 11, {0: 14, 1: 7}) == [
+        LostRange("t", 0, 10, 14)
+    ]
+    # retention went past the batch's end: only the batch's own range is its loss
+    assert checkpoints.skipped_in_batch("t", start, end, 5, {0: 25, 1: 7}) == [
+        LostRange("t", 0, 10, 20)
+    ]
+    # a new query's first batch (no start offsets): nothing to compare with
+    assert checkpoints.skipped_in_batch("t", {}, end, 0, {0: 25, 1: 9}) == []
 
 
 def _delta_table(path) -> str:

@@ -58,3 +58,27 @@ def test_globs_never_match_temporary_names():
     for name in ("part-0.json.tmp", "part-0.json._COPYING_", "part-0.jsonx"):
         assert not name.endswith(files.SUFFIXES["json"])
         assert not any(fnmatch(name, f"*{s}") for s in files.SUFFIXES["json"])
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column():
+    (row,) = files.csv_records("\ufeffuser_id,event_id\n7,a\n".encode())
+    assert json.loads(row) == {"user_id": "7", "event_id": "a"}
+
+
+def test_an_inbox_of_two_formats_is_refused_unless_one_is_named(tmp_path, capsys):
+    import pytest
+
+    from streaming.feeder import FeederError, detect_format
+
+    day = tmp_path / "date=2024-03-01"
+    day.mkdir()
+    (day / "a.csv").write_text("user_id\n7\n")
+    assert detect_format(tmp_path, None) == "csv"
+    (day / "b.json").write_text("{}\n")
+    (day / "_c.parquet").write_text("")  # a temporary name: not a file of the inbox
+    with pytest.raises(FeederError, match="holds csv and json files: a run reads one format"):
+        detect_format(tmp_path, None)
+    assert detect_format(tmp_path, "json") == "json"
+    assert "also holds csv files, not read by this run (--format json)" in capsys.readouterr().err
+    with pytest.raises(FeederError, match="holds no parquet files"):
+        detect_format(tmp_path, "parquet")
