@@ -38,6 +38,7 @@ class Plan:
     late_max_days: int
     collector_requests: int
     concurrency: tuple[int, ...]
+    collector_repeats: int = 3  # each level's runs; the median is reported (with the spread)
     seed: int = 7
 
     def write_history(self, inbox: Path, days: int, batch_day: date) -> dict:
@@ -64,6 +65,7 @@ class Plan:
             "late_max_days": self.late_max_days,
             "collector_requests": self.collector_requests,
             "concurrency": list(self.concurrency),
+            "collector_repeats": self.collector_repeats,
         }
 
 
