@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bench import cluster, collector, incremental, ingest, maintenance
+from bench import cluster, collector, freshness, incremental, ingest, maintenance
 from bench.context import PLANS, Context, progress_display
 from bench.results import Results
 from bench.steps import BenchError
@@ -24,6 +24,7 @@ BENCHMARKS = {
     "cluster": cluster.run,
     "collector": collector.run,
     "maintenance": maintenance.run,
+    "freshness": freshness.run,
 }
 COMMITTED = REPO_ROOT / "bench" / "results"
 

@@ -39,6 +39,8 @@ class Plan:
     collector_requests: int
     concurrency: tuple[int, ...]
     collector_repeats: int = 3  # each level's runs; the median is reported (with the spread)
+    freshness_rate: int = 500  # events/s into Kafka (web and IDE) while run --every runs
+    freshness_seconds: float = 600.0
     seed: int = 7
 
     def write_history(self, inbox: Path, days: int, batch_day: date) -> dict:
@@ -66,12 +68,26 @@ class Plan:
             "collector_requests": self.collector_requests,
             "concurrency": list(self.concurrency),
             "collector_repeats": self.collector_repeats,
+            "freshness_rate": self.freshness_rate,
+            "freshness_seconds": self.freshness_seconds,
         }
 
 
 PLANS = {
     "full": Plan("full", 2_000_000, 2, (1, 30, 90), 30_000, 0.05, 5, 5_000, (1, 16, 64)),
-    "smoke": Plan("smoke", 10_000, 2, (1,), 1_000, 0.05, 5, 200, (1, 16, 64)),
+    "smoke": Plan(
+        "smoke",
+        10_000,
+        2,
+        (1,),
+        1_000,
+        0.05,
+        5,
+        200,
+        (1, 16, 64),
+        freshness_rate=20,
+        freshness_seconds=60.0,
+    ),
 }
 
 
