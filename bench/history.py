@@ -135,3 +135,22 @@ def write(
         _write_days(root / "batch" / topic, today + late, time_key, batch_day)
         written[topic] = Written(len(history), len(today) + len(late), len(late))
     return written
+
+
+def write_small_batch(
+    root: Path, name: str, events_per_stream: int, batch_day: date, seed: int
+) -> int:
+    """A small batch at ``root/name/<topic>/``: ``events_per_stream`` events of each stream in
+    an hour of ``batch_day`` (the evening), and 5% more of them late, from two days before,
+    the batch a run every minute or so sees. Returns how many events it holds."""
+    total = 0
+    for offset, (topic, (generate, time_key)) in enumerate(STREAMS.items()):
+        evening = datetime.combine(batch_day, time(20), UTC)
+        events = generate(events_per_stream, seed + 7 * offset, evening, timedelta(hours=1))
+        late_count = max(1, events_per_stream // 20)
+        late = generate(
+            late_count, seed + 7 * offset + 3, evening - timedelta(days=2), timedelta(hours=1)
+        )
+        _write_days(root / name / topic, events + late, time_key, batch_day)
+        total += len(events) + len(late)
+    return total

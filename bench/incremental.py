@@ -13,7 +13,10 @@ start, the Spark session, one query). At 30 days and at the longest history also
     removed, rows inserted, updated and deleted per MERGE), and where the run's time went
     statement by statement (from dbt's debug log).
 
-At 30 days (the longest history if shorter) the baseline: the lakehouse is put back to its
+At 30 days (the longest history if shorter) also a small batch after the daily one (300
+events per stream, 5% late: what a loop that runs every minute or so sees), run in a new
+process and then, with another small batch, in a warm engine after a run with nothing new
+in it; the fingerprints below include them. And the baseline: the lakehouse is put back to its
 state before the batch, the batch lands again, and ``dbt run --vars '{sessions__recompute:
 fixed_window}'`` recomputes every event of the affected keys over the last 6 days, as the
 published batch jobs do.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bench import dbt_log, steps
@@ -153,6 +157,8 @@ def run(ctx: Context) -> None:
                 1.5,
                 f"dbt run seconds at {days} d history",
             )
+        if days == baseline_days:
+            _small_batches(ctx, settings, feed, days, idle.seconds, batch_day)
         if days in detailed:
             ctx.step(f"{name}: fingerprinting the incremental result")
             incr_prints = _fingerprint(ctx, settings, f"{name}-incremental")
@@ -289,6 +295,76 @@ def run(ctx: Context) -> None:
             3.0,
             "dbt run seconds",
         )
+
+
+SMALL_BATCH_EVENTS = 300  # per stream: a few hundred, what a minute-by-minute loop sees
+
+
+def _small_batches(
+    ctx: Context, settings, feed: Callable[[str], None], days: int, idle_s: float, batch_day
+) -> None:
+    """After the daily batch: a small batch and a ``dbt run`` in a new process, then the
+    same in a warm engine (tooling/engine.py, one Spark session kept across runs, as
+    ``run --every`` keeps it): after a first run, a run with nothing new, another small
+    batch, its run."""
+    from bench import history
+    from streaming.spark import submit_env
+    from tooling.dbt_runner import dbt_env
+    from tooling.engine import Engine
+
+    results, inbox = ctx.results, settings.lakehouse_dir / "inbox"
+    name = f"history-{days}d"
+    note = f"{SMALL_BATCH_EVENTS} events per stream and 5% late, after the daily batch"
+    events = history.write_small_batch(inbox, "small-1", SMALL_BATCH_EVENTS, batch_day, 71)
+    feed("small-1")
+    ctx.step(f"{name}: dbt run of a small batch ({events} events), a new process")
+    cold = steps.dbt(settings, ["run"], ctx.log(f"{name}-small-batch"), f"{name}: small batch")
+    results.add(
+        "incremental", f"small-batch incremental run, {days} d history", cold.seconds, "s", note
+    )
+    results.target(
+        f"small-batch incremental {days} d / no-new-data run",
+        cold.seconds / idle_s,
+        "<=",
+        1.5,
+        f"dbt run seconds at {days} d history, each in a new process",
+    )
+    ctx.step(f"{name}: the same in a warm engine")
+    engine = Engine(
+        settings, {**submit_env(settings), **dbt_env(settings)}, ctx.log(f"{name}-engine")
+    )
+    engine.start()
+    try:
+        engine.run(["run"])  # the engine's first run compiles as a new process does: not timed
+        idle = engine.run(["run"])
+        history.write_small_batch(inbox, "small-2", SMALL_BATCH_EVENTS, batch_day, 72)
+        feed("small-2")  # the feeder writes bronze by path: the engine may hold the metastore
+        warm = engine.run(["run"])
+    finally:
+        engine.stop()
+    if not (idle.ok and warm.ok):
+        raise steps.BenchError(f"{name}: a warm run failed: {idle.detail or warm.detail}")
+    results.add(
+        "dbt overhead",
+        f"warm run with no new data, {days} d history",
+        idle.seconds,
+        "s",
+        "in the warm engine",
+    )
+    results.add(
+        "incremental",
+        f"warm small-batch incremental run, {days} d history",
+        warm.seconds,
+        "s",
+        note,
+    )
+    results.target(
+        f"warm small-batch incremental {days} d / warm no-new-data run",
+        warm.seconds / idle.seconds,
+        "<=",
+        1.5,
+        f"dbt run seconds at {days} d history, one warm engine",
+    )
 
 
 def _add_per_model(results, days: int, per_model: dict[str, dict[str, float]]) -> None:

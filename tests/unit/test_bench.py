@@ -46,6 +46,19 @@ def test_history_brings_back_the_same_people_and_late_events(tmp_path):
     assert len(event_ids) == len(set(event_ids)), "each event once: history or batch"
 
 
+def test_a_small_batch_lands_on_its_day_with_some_late_events(tmp_path):
+    day = date(2024, 3, 10)
+    total = history.write_small_batch(tmp_path, "small-1", 100, day, 71)
+    assert total == 2 * (100 + 5)
+    for topic, key in (("web_events", "event_time"), ("ide_events", "timestamp")):
+        files = list((tmp_path / "small-1" / topic).glob("date=*/part-0.json"))
+        assert [f.parent.name for f in files] == [f"date={day}"], "one arrival date"
+        rows = [json.loads(line) for line in files[0].read_text().splitlines()]
+        dates = sorted(r[key][:10] for r in rows)
+        assert dates.count(str(day)) == 100
+        assert dates.count(str(day - timedelta(days=2))) == 5, "5% late, two days before"
+
+
 def test_results_files_say_which_targets_were_met(tmp_path):
     results = Results(mode="smoke", command="./lakehouse bench --smoke", parameters={"n": 1})
     results.add("ingest", "feeder", 1234.5, "events/s", "note")
