@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -290,17 +291,19 @@ def skipped_in_batch(
     start: dict[int, int],
     end: dict[int, int],
     rows: int,
-    earliest: dict[int, int],
+    earliest: Callable[[], dict[int, int]],
 ) -> list[LostRange]:
     """What a micro-batch read from ``start`` to ``end`` skipped (Spark's Kafka source with
     failOnDataLoss off passes over offsets retention deleted, without a word): nothing when
     it read every offset of its range, else the offsets below where each partition now
-    starts, up to the batch's end."""
+    starts (``earliest()``, asked only then: it is a round trip to the broker), up to the
+    batch's end."""
     expected = sum(end[p] - start.get(p, end[p]) for p in end)
     if rows >= expected:
         return []
+    now = earliest()
     return [
-        LostRange(topic, p, start[p], min(earliest[p], end.get(p, earliest[p])))
+        LostRange(topic, p, start[p], min(now[p], end.get(p, now[p])))
         for p in sorted(start)
-        if p in earliest and earliest[p] > start[p]
+        if p in now and now[p] > start[p]
     ]

@@ -434,6 +434,13 @@ def supervise(
     pending = list(runs)
     retry_at: dict[str, float] = {}
     pause = dict.fromkeys(runs, first_retry_s)
+
+    def retry_later(name: str, what: str) -> None:
+        """``name`` is started again after its pause, which doubles for the next time."""
+        retry_at[name] = time.monotonic() + pause[name]
+        say(f"query {name} {what}, it is started again in {pause[name]:.0f} s")
+        pause[name] = min(pause[name] * 2, RETRY_MAX_S)
+
     while pending or retry_at:
         for name in list(pending):
             query = runs[name][-1]
@@ -458,12 +465,7 @@ def supervise(
             if restart is None:
                 say(f"query {name} failed ({failed[name]}); the other queries go on")
                 continue
-            retry_at[name] = time.monotonic() + pause[name]
-            say(
-                f"query {name} failed ({failed[name]}); the other queries go on, "
-                f"it is started again in {pause[name]:.0f} s"
-            )
-            pause[name] = min(pause[name] * 2, RETRY_MAX_S)
+            retry_later(name, f"failed ({failed[name]}); the other queries go on")
         for name, at in list(retry_at.items()):
             if time.monotonic() < at:
                 continue
@@ -473,9 +475,7 @@ def supervise(
                 runs[name].append(restart(name))
             except Exception as exc:  # it cannot even start: try again later
                 failed[name] = _reason(exc)
-                retry_at[name] = time.monotonic() + pause[name]
-                say(f"query {name} did not start ({failed[name]}); again in {pause[name]:.0f} s")
-                pause[name] = min(pause[name] * 2, RETRY_MAX_S)
+                retry_later(name, f"did not start ({failed[name]})")
                 continue
             failed.pop(name, None)
             pending.append(name)
@@ -514,7 +514,7 @@ def record_skipped(
             _kafka_offsets(source.startOffset, topic),
             end,
             int(source.numInputRows),
-            earliest_offsets(settings.kafka_bootstrap, topic),
+            lambda: earliest_offsets(settings.kafka_bootstrap, topic),
         )
         if ranges:
             where = checkpoints.record_lost(settings.checkpoint(name), ranges)

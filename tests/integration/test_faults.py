@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -16,9 +14,10 @@ import pytest
 from kafka import TopicPartition
 
 from streaming import checkpoints, feeder, kafka_local, producer
-from streaming.spark import FEEDER, run_feeder, submit_env
+from streaming.spark import run_feeder, submit_env
 from tests.integration import topic
 from tests.integration.inbox import append_to_bronze
+from tests.integration.test_bad_input import _feeder
 from tooling import chaos, fingerprint
 from tooling.dbt_runner import run_in_process
 from tooling.settings import Settings
@@ -44,14 +43,7 @@ def _feed(settings, *extra: str) -> int:
 def _refused(settings, *extra: str) -> list[str]:
     """The feeder run as a refusal is checked: its Python driver alone (every refusal comes
     from its pre-flight, before Spark starts), which must exit 1; returns what it said."""
-    run = subprocess.run(
-        [sys.executable, str(FEEDER), "--topics", "ide_events", "--available-now", *extra],
-        env=submit_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _feeder("--topics", "ide_events", "--available-now", *extra, env=submit_env(settings))
     said = [ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith("feeder:")]
     assert run.returncode == 1, (run.returncode, said, run.stderr[-2000:])
     return said

@@ -82,18 +82,22 @@ def test_resume_offsets_and_lost_ranges(tmp_path):
 
 def test_what_a_batch_skipped_while_the_feeder_ran():
     start, end = {0: 10, 1: 7}, {0: 20, 1: 12}
+
+    def unasked() -> dict[int, int]:
+        raise AssertionError("a batch that read its whole range never asks the broker")
+
     # every offset read: nothing skipped, wherever the partitions start now
-    assert checkpoints.skipped_in_batch("t", start, end, 15, {0: 14, 1: 7}) == []
+    assert checkpoints.skipped_in_batch("t", start, end, 15, unasked) == []
     # 4 offsets of partition 0 were deleted before the batch read them
-    assert checkpoints.skipped_in_batch("t", start, end, 11, {0: 14, 1: 7}) == [
+    assert checkpoints.skipped_in_batch("t", start, end, 11, lambda: {0: 14, 1: 7}) == [
         LostRange("t", 0, 10, 14)
     ]
     # retention went past the batch's end: only the batch's own range is its loss
-    assert checkpoints.skipped_in_batch("t", start, end, 5, {0: 25, 1: 7}) == [
+    assert checkpoints.skipped_in_batch("t", start, end, 5, lambda: {0: 25, 1: 7}) == [
         LostRange("t", 0, 10, 20)
     ]
     # a new query's first batch (no start offsets): nothing to compare with
-    assert checkpoints.skipped_in_batch("t", {}, end, 0, {0: 25, 1: 9}) == []
+    assert checkpoints.skipped_in_batch("t", {}, end, 0, lambda: {0: 25, 1: 9}) == []
 
 
 def _delta_table(path) -> str:
