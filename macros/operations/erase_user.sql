@@ -22,9 +22,7 @@
         {%- endfor -%}
         {%- for name in [
             'stg_bronze__web_events', 'stg_bronze__ide_events',
-            'int_web_events_batched', 'int_ide_events_batched',
             'int_web_events_resessionized', 'int_ide_events_resessionized',
-            'int_web_session_windows', 'int_ide_session_windows',
             'web_events_sessionized', 'ide_events_sessionized', 'web_sessions', 'ide_sessions',
         ] -%}
             {%- do targets.append(('silver', name, 'user_id', 'user_id = ' ~ who)) -%}

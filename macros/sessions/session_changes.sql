@@ -15,12 +15,12 @@
     every superseded session), and, when it is not, the windows' dates to find superseded
     sessions by overlap.
 #}
-{% macro lakehouse_sessions_plan(resessionized, events_model, windows) %}
+{% macro lakehouse_sessions_plan(resessionized, events_model) %}
     {%- set batch = lakehouse_consumer_batch(resessionized, lakehouse_model_mark(events_model)) -%}
     {%- set in_step = batch.get('stored_mark') is not none and batch.low == batch.stored_mark -%}
     {%- set window_dates = none -%}
     {%- if is_incremental() and not in_step and not batch.empty -%}
-        {%- set window_dates = lakehouse_window_dates(windows) -%}
+        {%- set window_dates = lakehouse_window_dates(resessionized) -%}
     {%- endif -%}
     {% do return({'batch': batch, 'in_step': in_step, 'window_dates': window_dates}) %}
 {% endmacro %}

@@ -78,12 +78,14 @@
 
 
 {#
-    The date literals a set of windows spans (for `in (...)` pruning of stored events and
-    sessions), from the windows model: one query on a small table.
+    The date literals this run's windows span (for `in (...)` pruning of stored events and
+    sessions), from the re-sessionized events that carry them: one query on a small table.
 #}
-{% macro lakehouse_window_dates(windows) %}
+{% macro lakehouse_window_dates(resessionized) %}
     {% do return(lakehouse_date_list(
-        'select explode(sequence(to_date(window_start), to_date(window_end))) from ' ~ windows
+        'select explode(sequence(to_date(window_start), to_date(window_end))) from ('
+        ~ 'select distinct window_start, window_end from ' ~ resessionized
+        ~ ' where window_start is not null)'
     )) %}
 {% endmacro %}
 
@@ -96,16 +98,4 @@
     {%- set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
         | selectattr('name', 'equalto', model_name) | first -%}
     {% do return(adapter.get_relation(database=none, schema=node.schema, identifier=node.alias)) %}
-{% endmacro %}
-
-
-{#
-    The date literals of each event date in `relation` and the days either side: where the
-    stored events near a batch lie (the windows' near join reaches 2G from a batch event).
-#}
-{% macro lakehouse_days_around(relation) %}
-    {% do return(lakehouse_date_list(
-        'select explode(array(date_sub(event_date, 1), event_date, date_add(event_date, 1))) from '
-        ~ relation
-    )) %}
 {% endmacro %}

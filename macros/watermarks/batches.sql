@@ -49,7 +49,7 @@
 
 
 {#
-    For a model that starts a run's chain (int_*_batched): the staged events its consumers
+    For a model that starts a run's chain (int_*_events_resessionized): the staged events its consumers
     (the incremental models downstream of it) have not all taken in yet: low is the lowest
     of their watermarks, high how far staging has read bronze. A consumer that does not
     exist yet builds from scratch, so it asks for nothing; with no consumer at all, or in a
@@ -113,23 +113,6 @@
         {%- endfor -%}
     {%- endfor -%}
     {% do return(consumers) %}
-{% endmacro %}
-
-
-{#
-    For a this-run table built from another (windows from the batched events, ...): the
-    parent's batch. Empty when this table already holds that very batch (nothing to redo).
-#}
-{% macro lakehouse_inherited_batch(parent) %}
-    {%- if not execute or lakehouse_is_unit_test() -%}
-        {% do return({'low': none, 'high': none, 'empty': false}) %}
-    {%- endif -%}
-    {%- set batch = lakehouse_batch_of(parent) -%}
-    {%- set held = lakehouse_held_batch(this) -%}
-    {%- set same = held is not none
-        and held.low == batch.low and held.high == batch.high
-        and held.upstream_id == batch.upstream_id -%}
-    {% do return(dict(batch, empty=same)) %}
 {% endmacro %}
 
 

@@ -1,4 +1,4 @@
--- depends_on: {{ ref('int_web_session_windows') }}
+-- depends_on: {{ ref('int_web_events_resessionized') }}
 {{
     config(
         incremental_strategy='upsert',
@@ -16,12 +16,12 @@
     away gets zero sessions, and the upsert deletes it.
 -#}
 {%- set batch = lakehouse_consumer_batch(
-    ref('int_web_session_windows'),
+    ref('int_web_events_resessionized'),
     lakehouse_model_mark(ref('web_sessions')),
 ) -%}
 {%- set days = none -%}
 {%- if is_incremental() and not batch.empty -%}
-{%- set days = lakehouse_window_dates(ref('int_web_session_windows')) -%}
+{%- set days = lakehouse_window_dates(ref('int_web_events_resessionized')) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -30,13 +30,7 @@ with
 {% if is_incremental() -%}
 affected_days as (
 
-    select distinct
-        windows.host,
-        day
-    from {{ ref('int_web_session_windows') }} as windows
-        lateral view explode(
-            sequence(to_date(windows.window_start), to_date(windows.window_end))
-        ) as day
+    {{ lakehouse_window_days(ref('int_web_events_resessionized'), 'host') }}
 
 ),
 

@@ -1,4 +1,4 @@
--- depends_on: {{ ref('int_ide_session_windows') }}
+-- depends_on: {{ ref('int_ide_events_resessionized') }}
 {{
     config(
         incremental_strategy='upsert',
@@ -16,12 +16,12 @@
     superseded session, and every batch event, lies inside a window.
 -#}
 {%- set batch = lakehouse_consumer_batch(
-    ref('int_ide_session_windows'),
+    ref('int_ide_events_resessionized'),
     lakehouse_model_mark(ref('ide_sessions')),
 ) -%}
 {%- set days = none -%}
 {%- if is_incremental() and not batch.empty -%}
-{%- set days = lakehouse_window_dates(ref('int_ide_session_windows')) -%}
+{%- set days = lakehouse_window_dates(ref('int_ide_events_resessionized')) -%}
 {%- endif %}
 {{ lakehouse_batch_marker(batch) }}
 
@@ -36,13 +36,7 @@ user_actions as (
 {% if is_incremental() -%}
 affected_days as (
 
-    select distinct
-        windows.product_code,
-        day
-    from {{ ref('int_ide_session_windows') }} as windows
-        lateral view explode(
-            sequence(to_date(windows.window_start), to_date(windows.window_end))
-        ) as day
+    {{ lakehouse_window_days(ref('int_ide_events_resessionized'), 'product_code') }}
 
 ),
 

@@ -1,5 +1,3 @@
--- depends_on: {{ ref('int_web_events_resessionized') }}
--- depends_on: {{ ref('int_web_session_windows') }}
 {{
     config(
         incremental_strategy='upsert',
@@ -11,51 +9,21 @@
 }}
 
 {#-
-    One row per web session. Incremental: the sessions of this run's windows that hold a
-    changed event, re-aggregated, and the sessions they supersede deleted by id (MERGE on
-    session_id, pruned to the dates of both). When this model is in step with the events
-    model, the superseded ids are the windows' previous session ids; after a run that
-    skipped this model they are found by overlap with the windows instead, and every session
-    of the windows is re-aggregated.
+    One row per web session, aggregated from its events (`session_events`) in the frame of
+    lakehouse_sessions: incremental runs re-aggregate the sessions of this run's windows
+    that changed and delete the ones they supersede.
 -#}
-{%- set plan = lakehouse_sessions_plan(
-    ref('int_web_events_resessionized'),
-    ref('web_events_sessionized'),
-    ref('int_web_session_windows'),
-) -%}
-{%- set batch, in_step, window_dates = plan.batch, plan.in_step, plan.window_dates -%}
 {%- set columns = [
     'session_id', 'host', 'ip', 'user_id', 'is_logged_in', 'session_start_at', 'session_end_at',
     'session_date', 'event_count', 'duration_seconds', 'country', 'state', 'city', 'os',
     'browser', 'device', 'landing_url', 'exit_url', 'referrer', 'is_session_cut', 'is_runaway',
 ] %}
-{%- if is_incremental() and not batch.empty -%}
-{%- do lakehouse_require_columns(this, columns) -%}
-{%- endif %}
-{{ lakehouse_batch_marker(batch) }}
-
-with
-
-{% if is_incremental() -%}
-window_events as (
-
-    select * from {{ ref('int_web_events_resessionized') }}
-
-),
-
-session_events as (
-
-    {{ lakehouse_changed_session_events('window_events', in_step) }}
-
-),
-{%- else -%}
-session_events as (
-
-    select * from {{ ref('web_events_sessionized') }}
-
-),
-{%- endif %}
-
+{% call lakehouse_sessions(
+    lakehouse_web_stream(),
+    ref('int_web_events_resessionized'),
+    ref('web_events_sessionized'),
+    columns,
+) -%}
 ordered as (
 
     select
@@ -92,8 +60,7 @@ aggregated as (
         max(case when event_rank = 1 then device end) as device,
         -- it starts at a cut, or ends at one (before its last event + G)
         bool_or(is_cut_start)
-        or min(session_end_at)
-        < max(event_at) + interval {{ var('sessions__gap_seconds') }} seconds as is_session_cut
+        or {{ lakehouse_ends_at_cut('min(session_end_at)', 'max(event_at)') }} as is_session_cut
     from ordered
     group by session_id, host, ip, user_id
 
@@ -128,39 +95,4 @@ sessions as (
     from aggregated
 
 ),
-
-{% if is_incremental() -%}
-superseded as (
-
-    {{ lakehouse_superseded_sessions(
-        'window_events',
-        ref('int_web_session_windows'),
-        this,
-        ['host', 'ip', 'user_id'],
-        'session_start_at',
-        'session_end_at',
-        in_step,
-        window_dates,
-    ) }}
-
-),
-
-final as (
-
-    select
-        *,
-        false as is_superseded
-    from sessions
-    union all
-    {{ lakehouse_superseded_rows('superseded', columns) }}
-
-)
-{%- else -%}
-final as (
-
-    select * from sessions
-
-)
-{%- endif %}
-
-select * from final
+{%- endcall %}

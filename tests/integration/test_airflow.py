@@ -21,9 +21,9 @@ pytestmark = pytest.mark.integration
 
 EVENTS = 150
 # a small selection keeps the test short (each task starts dbt and its JVM): the seed, the
-# staging model and an intermediate model that reads both
-SELECT = "+int_ide_events_batched"
-EXPECTED = ["feed_bronze", "stg_bronze__ide_events", "int_ide_events_batched"]
+# staging model and the intermediate model that reads both
+SELECT = "+int_ide_events_resessionized"
+EXPECTED = ["feed_bronze", "stg_bronze__ide_events", "int_ide_events_resessionized"]
 
 
 def test_dag_renders_every_model_and_runs_with_dag_test(spark, settings):
@@ -78,4 +78,4 @@ def test_dag_renders_every_model_and_runs_with_dag_test(spark, settings):
     warehouse = lake.warehouse_dir / "silver.db"
     staged = spark.read.format("delta").load(str(warehouse / "stg_bronze__ide_events"))
     assert staged.count() == EVENTS
-    assert spark.read.format("delta").load(str(warehouse / "int_ide_events_batched")).columns
+    assert spark.read.format("delta").load(str(warehouse / "int_ide_events_resessionized")).columns

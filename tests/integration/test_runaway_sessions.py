@@ -235,7 +235,7 @@ def test_runaway_sessions_flagged_counted_and_left_out_of_averages(
     append_to_bronze(spark, settings, "web_events", late_crawl, "part-2")
     run_in_process(settings, ["run", *SILVER], quiet=True)
     windows = spark.sql(
-        "select window_start, window_end from silver.int_web_session_windows "
+        "select distinct window_start, window_end from silver.int_web_events_resessionized "
         f"where ip = '{CRAWLER_IP}'"
     ).collect()
     assert len(windows) == 2, windows
