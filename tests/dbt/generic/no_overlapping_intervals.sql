@@ -3,7 +3,9 @@
     than the next one starts. Returns the offending pairs. With `distinct_intervals`, rows
     that repeat one interval count once (the windows that every event of them carries).
 #}
-{% test no_overlapping_intervals(model, key_columns, start_column, end_column, distinct_intervals=false) %}
+{% test no_overlapping_intervals(
+    model, key_columns, start_column, end_column, distinct_intervals=false
+) %}
 
 with
 
