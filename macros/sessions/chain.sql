@@ -87,45 +87,48 @@ windows as (
 
 ),
 
-stored_in_windows as (
+window_events as (
 
+    -- the stored events inside a window, and every batch event (each lies in a window; a
+    -- fixed window may leave an older one out), with the window and the session they had
     select
-        {%- for c in stream.columns %}
-        stored.{{ c }},
-        {%- endfor %}
-        stored.is_action,
-        stored.session_id as previous_session_id,
-        stored.session_start_ts as previous_session_start_ts,
-        stored.session_end_ts as previous_session_end_ts,
-        stored.is_cut_start as previous_is_cut_start,
-        true as is_stored,
+        events.*,
         windows.window_start,
         windows.window_end
-    from stored
-    inner join windows
-        on {{ lakehouse_key_match(key, 'stored', 'windows') }}
-        and stored.{{ ts }} >= windows.window_start
-        and stored.{{ ts }} < windows.window_end
+    from (
+        select
+            {%- for c in stream.columns %}
+            {{ c }},
+            {%- endfor %}
+            is_action,
+            session_id as previous_session_id,
+            session_start_ts as previous_session_start_ts,
+            session_end_ts as previous_session_end_ts,
+            is_cut_start as previous_is_cut_start,
+            true as is_stored
+        from stored
+        union all
+        select
+            *,
+            cast(null as string) as previous_session_id,
+            cast(null as timestamp) as previous_session_start_ts,
+            cast(null as timestamp) as previous_session_end_ts,
+            cast(null as boolean) as previous_is_cut_start,
+            false as is_stored
+        from batch
+    ) as events
+    left join windows
+        on {{ lakehouse_key_match(key, 'events', 'windows') }}
+        and events.{{ ts }} >= windows.window_start
+        and events.{{ ts }} < windows.window_end
+    where not events.is_stored or windows.window_start is not null
 
 ),
 
-batch_in_windows as (
+stored_in_windows as (
 
-    -- every batch event lies in a window (a fixed window may leave an older one out)
-    select
-        batch.*,
-        cast(null as string) as previous_session_id,
-        cast(null as timestamp) as previous_session_start_ts,
-        cast(null as timestamp) as previous_session_end_ts,
-        cast(null as boolean) as previous_is_cut_start,
-        false as is_stored,
-        windows.window_start,
-        windows.window_end
-    from batch
-    left join windows
-        on {{ lakehouse_key_match(key, 'batch', 'windows') }}
-        and batch.{{ ts }} >= windows.window_start
-        and batch.{{ ts }} < windows.window_end
+    select * from window_events
+    where is_stored
 
 ),
 
@@ -134,11 +137,7 @@ deduplicated as (
     -- an event delivered again, or staged again after an interrupted run, is stored
     -- already: keep the stored row, so it counts as changed only if its session did
     select *
-    from (
-        select * from stored_in_windows
-        union all
-        select * from batch_in_windows
-    ) as window_events
+    from window_events
     qualify row_number() over (partition by {{ stream.identity | join(', ') }} order by is_stored desc) = 1
 
 ),
