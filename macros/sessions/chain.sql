@@ -381,9 +381,9 @@ select * from final
 {%- endmacro %}
 
 
-{# This run's windows, (key columns, window_start, window_end), from the re-sessionized events that carry them. #}
+{# This run's windows, (key columns, window_start, window_end), from the re-sessionized events that carry them (no key: the distinct spans). #}
 {% macro lakehouse_windows_of(resessionized, key_columns) -%}
-    select distinct {{ key_columns | join(', ') }}, window_start, window_end
+    select distinct {{ (key_columns + ['window_start', 'window_end']) | join(', ') }}
     from {{ resessionized }}
     where window_start is not null
 {%- endmacro %}

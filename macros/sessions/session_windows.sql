@@ -84,8 +84,7 @@
 {% macro lakehouse_window_dates(resessionized) %}
     {% do return(lakehouse_date_list(
         'select explode(sequence(to_date(window_start), to_date(window_end))) from ('
-        ~ 'select distinct window_start, window_end from ' ~ resessionized
-        ~ ' where window_start is not null)'
+        ~ lakehouse_windows_of(resessionized, []) ~ ')'
     )) %}
 {% endmacro %}
 

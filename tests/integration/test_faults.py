@@ -18,6 +18,7 @@ from streaming.spark import run_feeder, submit_env
 from tests.integration import topic
 from tests.integration.inbox import append_to_bronze
 from tests.integration.test_bad_input import _feeder
+from tests.integration.test_incremental_watermarks import _built_tables
 from tooling import chaos, fingerprint
 from tooling.dbt_runner import run_in_process
 from tooling.settings import Settings
@@ -227,13 +228,11 @@ def test_dbt_killed_mid_run_then_rerun_equals_a_full_refresh(spark, settings):
 def _data_tables(lake: Settings) -> set[str]:
     """The silver and gold tables the project builds and the fingerprint compares (from
     dbt's manifest): every table but the run audit and the this-run int_* tables."""
-    manifest = json.loads((lake.lakehouse_dir / "dbt" / "target" / "manifest.json").read_text())
+    tables = (table.split(".") for table in _built_tables(lake))
     return {
-        f"{n['schema']}.{n['name']}"
-        for n in manifest["nodes"].values()
-        if n["resource_type"] in ("model", "seed")
-        and n["config"]["materialized"] not in ("view", "ephemeral")
-        and n["schema"] in fingerprint.SCHEMAS
-        and n["name"] not in fingerprint.LOGS
-        and not n["name"].startswith("int_")
+        f"{schema}.{name}"
+        for schema, name in tables
+        if schema in fingerprint.SCHEMAS
+        and name not in fingerprint.LOGS
+        and not name.startswith("int_")
     }
